@@ -1,0 +1,54 @@
+/**
+ * Typed PaliGemma 2 configuration: the camelCase mirror of a Hugging Face `config.json`
+ * (`PaliGemmaConfig` with a Gemma 2 `text_config` and a SigLIP `vision_config`).
+ * Every field is filled in: `parsePaliGemmaConfig` supplies HF's defaults for keys the file omits.
+ */
+
+/** SigLIP vision tower (`SiglipVisionConfig`, `vision_use_head=False` in PaliGemma). */
+export interface SiglipVisionConfig {
+  hiddenSize: number; // width D_v (1152 for So400m)
+  intermediateSize: number; // MLP width (4304 for So400m)
+  numHiddenLayers: number; // 27 for So400m
+  numAttentionHeads: number; // 16; head_dim = hiddenSize / numAttentionHeads
+  numChannels: number; // 3
+  imageSize: number; // 224 / 448 / 896
+  patchSize: number; // 14
+  layerNormEps: number; // 1e-6
+  hiddenAct: string; // "gelu_pytorch_tanh"
+}
+
+/** Gemma 2 decoder (`Gemma2Config`). */
+export interface Gemma2TextConfig {
+  modelType: "gemma2";
+  vocabSize: number;
+  hiddenSize: number;
+  intermediateSize: number;
+  numHiddenLayers: number;
+  numAttentionHeads: number;
+  numKeyValueHeads: number;
+  headDim: number;
+  rmsNormEps: number;
+  ropeTheta: number;
+  queryPreAttnScalar: number;
+  attnLogitSoftcapping: number | null; // 50 in Gemma 2; null disables
+  finalLogitSoftcapping: number | null; // 30 in Gemma 2; null disables
+  slidingWindow: number | null; // 4096; applied on even layers; null disables
+  hiddenActivation: string; // "gelu_pytorch_tanh"
+  maxPositionEmbeddings: number;
+  tieWordEmbeddings: boolean;
+  padTokenId: number;
+  bosTokenId: number;
+  eosTokenId: number;
+}
+
+/** Whole PaliGemma model (`PaliGemmaConfig`). */
+export interface PaliGemmaConfig {
+  textConfig: Gemma2TextConfig;
+  visionConfig: SiglipVisionConfig;
+  imageTokenIndex: number; // id of `<image>` (257152 in PaliGemma 2 checkpoints)
+  projectionDim: number; // projector output width (= text hiddenSize)
+  numImageTokens: number; // (imageSize / patchSize)^2
+  padTokenId: number;
+  bosTokenId: number;
+  eosTokenId: number;
+}
