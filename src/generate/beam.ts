@@ -1,0 +1,130 @@
+/**
+ * Beam search with HF `BeamSearchScorer` semantics (transformers 4.47, early_stopping=false):
+ *   - beam scores start at [0, −1e9, …]; each step: log_softmax(logits) + beam score, flattened over beams×vocab,
+ *     top 2·numBeams candidates in descending order;
+ *   - an eos candidate ranked < numBeams becomes a finished hypothesis scored sum_logprob / generated_len^penalty
+ *     (generated_len counts the eos); other candidates fill the numBeams live beams;
+ *   - done when numBeams hypotheses exist and none can be beaten: worst kept ≥ best candidate / cur_len^penalty;
+ *   - at the end every live beam is offered as a hypothesis; the best one is returned with its score.
+ */
+import { tf } from "../tf.js";
+import type { CachedDecoder } from "./generate.js";
+import { disposeCache } from "./generate.js";
+
+export interface BeamOptions {
+  numBeams: number;
+  maxNewTokens: number;
+  lengthPenalty: number;
+  eos: number;
+}
+
+interface Hypothesis {
+  score: number;
+  tokens: number[];
+}
+
+class Hypotheses {
+  readonly list: Hypothesis[] = [];
+  constructor(private readonly numBeams: number) {}
+  worst(): number {
+    return this.list.length ? Math.min(...this.list.map((h) => h.score)) : Infinity;
+  }
+  add(tokens: number[], score: number): void {
+    if (this.list.length < this.numBeams || score > this.worst()) {
+      this.list.push({ score, tokens });
+      if (this.list.length > this.numBeams) {
+        const w = this.list.reduce((m, h, i) => (h.score < this.list[m].score ? i : m), 0);
+        this.list.splice(w, 1);
+      }
+    }
+  }
+}
+
+/** float32 log-softmax rows of `logits` [R,V] + beam scores, flattened to one host array of R·V. */
+function candidateScores(logits: tf.Tensor, beamScores: Float32Array): Float32Array {
+  return tf.tidy(() => {
+    const lp = tf.add(tf.logSoftmax(logits), tf.tensor2d(beamScores, [beamScores.length, 1]));
+    return lp.dataSync() as Float32Array;
+  });
+}
+
+/** Indices of the k largest values, descending (ties: lower index first). */
+function topK(values: Float32Array, k: number): number[] {
+  const best: number[] = [];
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (best.length === k && v <= values[best[k - 1]]) continue;
+    let pos = best.length;
+    while (pos > 0 && values[best[pos - 1]] < v) pos--;
+    best.splice(pos, 0, i);
+    if (best.length > k) best.pop();
+  }
+  return best;
+}
+
+export function beamSearch(model: CachedDecoder, pixels: tf.Tensor | null, prompt: Int32Array, o: BeamOptions): Hypothesis {
+  const n = prompt.length;
+  const V = model.config.textConfig.vocabSize;
+  const hyps = new Hypotheses(o.numBeams);
+  const first = model.prefill(pixels, prompt);
+  let cache = first.cache;
+  // every beam starts from the same prompt: copy the cache to numBeams rows
+  cache = cache.map((kv) => {
+    if (!kv) return kv;
+    const rows = tf.tensor1d(new Int32Array(o.numBeams), "int32");
+    const next = { k: tf.keep(tf.gather(kv.k, rows)), v: tf.keep(tf.gather(kv.v, rows)) };
+    rows.dispose();
+    kv.k.dispose();
+    kv.v.dispose();
+    return next;
+  });
+  let logits = tf.tidy(() => tf.tile(first.logits, [o.numBeams, 1]));
+  first.logits.dispose();
+  let beams: number[][] = Array.from({ length: o.numBeams }, () => Array.from(prompt));
+  let beamScores = Float32Array.from({ length: o.numBeams }, (_, i) => (i === 0 ? 0 : -1e9));
+  let done = false;
+  try {
+    for (let step = 0; step < o.maxNewTokens && !done; step++) {
+      const flat = candidateScores(logits, beamScores);
+      logits.dispose();
+      const top = topK(flat, 2 * o.numBeams);
+      const nextBeams: number[][] = [];
+      const nextScores: number[] = [];
+      const origin: number[] = [];
+      for (let rank = 0; rank < top.length && nextBeams.length < o.numBeams; rank++) {
+        const beam = Math.floor(top[rank] / V);
+        const token = top[rank] % V;
+        if (token === o.eos) {
+          if (rank >= o.numBeams) continue;
+          hyps.add(beams[beam].slice(), flat[top[rank]] / (step + 1) ** o.lengthPenalty);
+        } else {
+          nextBeams.push([...beams[beam], token]);
+          nextScores.push(flat[top[rank]]);
+          origin.push(beam);
+        }
+      }
+      beams = nextBeams;
+      beamScores = Float32Array.from(nextScores);
+      if (hyps.list.length >= o.numBeams) {
+        done = hyps.worst() >= flat[top[0]] / (step + 1) ** o.lengthPenalty;
+      }
+      if (done || step === o.maxNewTokens - 1) break;
+      // reorder the cache to the surviving beams, then feed their last tokens
+      const idx = tf.tensor1d(Int32Array.from(origin), "int32");
+      cache = cache.map((kv) => {
+        if (!kv) return kv;
+        const next = { k: tf.keep(tf.gather(kv.k, idx)), v: tf.keep(tf.gather(kv.v, idx)) };
+        kv.k.dispose();
+        kv.v.dispose();
+        return next;
+      });
+      idx.dispose();
+      logits = model.decodeStep(Int32Array.from(beams.map((b) => b[b.length - 1])), n + step, cache);
+    }
+    if (!done) beams.forEach((b, i) => hyps.add(b, beamScores[i] / (b.length - n) ** o.lengthPenalty));
+  } finally {
+    if (!logits.isDisposed) logits.dispose();
+    disposeCache(cache);
+  }
+  return hyps.list.reduce((best, h) => (h.score > best.score ? h : best));
+}

@@ -1,0 +1,25 @@
+/** paligemma-ts public API: re-exports only. */
+export { tf } from "./tf.js";
+export { initBackend, backendInfo, BACKEND_NAMES, BackendError, type BackendName, type BackendInfo } from "./backend/select.js";
+export * from "./config/index.js";
+export {
+  SafetensorsFile,
+  SafetensorsCheckpoint,
+  SafetensorsError,
+  type SafetensorsDtype,
+  type TensorInfo,
+  type HostTensor,
+} from "./io/safetensors.js";
+export { saveSafetensors, saveShardedSafetensors } from "./io/safetensors-write.js";
+export { paliGemmaParamSpecs, canonicalName, type ParamSpec } from "./io/keymap.js";
+export {
+  PaliGemmaForConditionalGeneration,
+  type ForwardInputs,
+  type ForwardOptions,
+  type ForwardOutput,
+  type LoadOptions,
+} from "./model/paligemma.js";
+export { InputError } from "./model/inputs.js";
+export { CheckpointError } from "./model/load.js";
+export { Linear, type LinearLayer } from "./model/linear.js";
+export type { GenerateInputs, GenerateOptions, GenerateOutput } from "./generate/generate.js";

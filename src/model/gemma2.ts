@@ -1,0 +1,151 @@
+/**
+ * Gemma 2 decoder (Gemma Team 2024, "Gemma 2: Improving Open Language Models at a Practical Size"; HF
+ * `modeling_gemma2.py` 4.47). Every Gemma 2 specific is visible where it acts:
+ *   - sandwich norms: RMSNorm before AND after attention and MLP, weights used as (1 + w);
+ *   - scores scaled by query_pre_attn_scalar^-0.5 (not head_dim), soft-capped at 50 before the mask;
+ *   - sliding-window attention on even layers (0, 2, …), global on odd layers;
+ *   - GeGLU MLP with tanh GELU; RoPE half-split; embeddings × √hidden.
+ */
+import { tf } from "../tf.js";
+import type { Gemma2TextConfig } from "../config/types.js";
+import type { LinearLayer } from "./linear.js";
+import { geluTanh, rmsNorm } from "../ops/elementwise.js";
+import { applyRope, type RopeTables } from "../ops/rope.js";
+import { groupedQueryAttention } from "../ops/attention.js";
+
+export interface Gemma2Layer {
+  inputLayernorm: tf.Variable;
+  qProj: LinearLayer;
+  kProj: LinearLayer;
+  vProj: LinearLayer;
+  oProj: LinearLayer;
+  postAttentionLayernorm: tf.Variable;
+  preFeedforwardLayernorm: tf.Variable;
+  gateProj: LinearLayer;
+  upProj: LinearLayer;
+  downProj: LinearLayer;
+  postFeedforwardLayernorm: tf.Variable;
+}
+
+export interface Gemma2Decoder {
+  config: Gemma2TextConfig;
+  embedTokens: tf.Variable; // float32[V, D]; also the tied LM head
+  layers: Gemma2Layer[];
+  norm: tf.Variable; // final RMSNorm
+}
+
+/** Layers 0, 2, 4, … use the sliding window (HF: `not bool(layer_idx % 2)`). */
+export function isSlidingLayer(layerIdx: number): boolean {
+  return layerIdx % 2 === 0;
+}
+
+/** Keys/values one layer has cached: float32[B,KV,T,d] each (after RoPE). */
+export interface LayerKV {
+  k: tf.Tensor;
+  v: tf.Tensor;
+}
+
+export interface AttentionContext {
+  rope: RopeTables; // tables for the query positions
+  /** Additive masks float32[B,1,Lq,Lk] for global and sliding layers; null = every key visible. */
+  globalMask: tf.Tensor | null;
+  slidingMask: tf.Tensor | null;
+  /** Per-layer KV cache, read and replaced in place when present (decode). */
+  cache?: (LayerKV | null)[];
+}
+
+/**
+ * Self-attention of layer `idx`. x: float32[B,L,D] → float32[B,L,D].
+ * With a cache, new keys are appended; sliding layers keep only the last `sliding_window` keys (a rolling buffer),
+ * and a single decoding query attends to exactly that buffer.
+ */
+export function gemma2Attention(layer: Gemma2Layer, idx: number, x: tf.Tensor, cfg: Gemma2TextConfig, ctx: AttentionContext): tf.Tensor {
+  return tf.tidy(() => {
+    const [B, L] = x.shape as number[];
+    const H = cfg.numAttentionHeads;
+    const KV = cfg.numKeyValueHeads;
+    const hd = cfg.headDim;
+    const heads = (t: tf.Tensor, n: number) => tf.transpose(tf.reshape(t, [B, L, n, hd]), [0, 2, 1, 3]); // [B,n,L,hd]
+    const q = applyRope(heads(layer.qProj.forward(x), H), ctx.rope);
+    let k = applyRope(heads(layer.kProj.forward(x), KV), ctx.rope);
+    let v = heads(layer.vProj.forward(x), KV);
+    const sliding = isSlidingLayer(idx) && cfg.slidingWindow !== null;
+    const window = cfg.slidingWindow ?? Infinity;
+    if (ctx.cache) {
+      const past = ctx.cache[idx];
+      if (past) {
+        k = tf.concat([past.k, k], 2);
+        v = tf.concat([past.v, v], 2);
+      }
+      const T = k.shape[2]!;
+      if (sliding && L === 1 && T > window) {
+        k = tf.slice(k, [0, 0, T - window, 0], [-1, -1, window, -1]);
+        v = tf.slice(v, [0, 0, T - window, 0], [-1, -1, window, -1]);
+      }
+    }
+    const mask = sliding ? ctx.slidingMask : ctx.globalMask;
+    const a = groupedQueryAttention(q, k, v, {
+      scale: cfg.queryPreAttnScalar ** -0.5, // Gemma 2: query_pre_attn_scalar, not head_dim
+      softcap: cfg.attnLogitSoftcapping, // 50, applied before the mask
+      mask,
+    });
+    if (ctx.cache) {
+      const T = k.shape[2]!;
+      const keepFrom = sliding && T > window ? T - window : 0;
+      const past = ctx.cache[idx];
+      ctx.cache[idx] = {
+        k: tf.keep(keepFrom ? tf.slice(k, [0, 0, keepFrom, 0], [-1, -1, -1, -1]) : k.clone()),
+        v: tf.keep(keepFrom ? tf.slice(v, [0, 0, keepFrom, 0], [-1, -1, -1, -1]) : v.clone()),
+      };
+      past?.k.dispose();
+      past?.v.dispose();
+    }
+    return layer.oProj.forward(tf.reshape(tf.transpose(a, [0, 2, 1, 3]), [B, L, H * hd]));
+  });
+}
+
+/** GeGLU: down(gelu_tanh(gate(h)) · up(h)). */
+export function gemma2Mlp(layer: Gemma2Layer, h: tf.Tensor): tf.Tensor {
+  return tf.tidy(() => layer.downProj.forward(tf.mul(geluTanh(layer.gateProj.forward(h)), layer.upProj.forward(h))));
+}
+
+/**
+ * One decoder layer with sandwich norms:
+ *   x = x + post_attn_norm(attn(input_norm(x)));  x = x + post_ff_norm(mlp(pre_ff_norm(x)))
+ */
+export function gemma2DecoderLayer(layer: Gemma2Layer, idx: number, x: tf.Tensor, cfg: Gemma2TextConfig, ctx: AttentionContext): tf.Tensor {
+  return tf.tidy(() => {
+    const eps = cfg.rmsNormEps;
+    const a = gemma2Attention(layer, idx, rmsNorm(x, layer.inputLayernorm, eps), cfg, ctx);
+    const x1 = tf.add(x, rmsNorm(a, layer.postAttentionLayernorm, eps));
+    const m = gemma2Mlp(layer, rmsNorm(x1, layer.preFeedforwardLayernorm, eps));
+    return tf.add(x1, rmsNorm(m, layer.postFeedforwardLayernorm, eps));
+  });
+}
+
+/** √hidden as float32 (HF multiplies by `torch.tensor(hidden_size**0.5, dtype=float32)`). */
+export function embeddingNormalizer(cfg: Gemma2TextConfig): number {
+  return Math.fround(Math.sqrt(cfg.hiddenSize));
+}
+
+export interface DecoderOutput {
+  hidden: tf.Tensor; // float32[B,L,D] after the final norm
+  hiddenStates?: tf.Tensor[]; // [embeds·√D, layer 0 out, …, final-norm output] like HF (last entry is normed)
+}
+
+/** inputsEmbeds (before ×√D): float32[B,L,D] → final hidden state. */
+export function gemma2Decoder(dec: Gemma2Decoder, inputsEmbeds: tf.Tensor, ctx: AttentionContext, keepHidden = false): DecoderOutput {
+  const hidden: tf.Tensor[] = [];
+  const out = tf.tidy(() => {
+    let x = tf.mul(inputsEmbeds, embeddingNormalizer(dec.config));
+    if (keepHidden) hidden.push(tf.keep(x.clone()));
+    dec.layers.forEach((layer, i) => {
+      x = gemma2DecoderLayer(layer, i, x, dec.config, ctx);
+      if (keepHidden && i < dec.layers.length - 1) hidden.push(tf.keep(x.clone()));
+    });
+    const normed = rmsNorm(x, dec.norm, dec.config.rmsNormEps);
+    if (keepHidden) hidden.push(tf.keep(normed.clone()));
+    return normed;
+  });
+  return keepHidden ? { hidden: out, hiddenStates: hidden } : { hidden: out };
+}

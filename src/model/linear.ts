@@ -1,0 +1,39 @@
+/**
+ * The linear layer: the model's one injection point (tinygrad's `linear=nn.Linear`). LoRA and quantized layers
+ * implement `LinearLayer` and replace a `Linear` in place, without module surgery.
+ */
+import { tf } from "../tf.js";
+import { matMul } from "../ops/matmul.js";
+
+export interface LinearLayer {
+  readonly inFeatures: number;
+  readonly outFeatures: number;
+  /** x: float32[..., in] → float32[..., out] */
+  forward(x: tf.Tensor): tf.Tensor;
+}
+
+/** y = x·W + b with W kept as [in, out] (the checkpoint's [out, in] is transposed once, in io/keymap). */
+export class Linear implements LinearLayer {
+  constructor(
+    readonly weight: tf.Variable, // float32[in, out]
+    readonly bias: tf.Variable | null = null, // float32[out]
+  ) {}
+
+  get inFeatures(): number {
+    return this.weight.shape[0]!;
+  }
+
+  get outFeatures(): number {
+    return this.weight.shape[1]!;
+  }
+
+  forward(x: tf.Tensor): tf.Tensor {
+    return tf.tidy(() => {
+      const lead = x.shape.slice(0, -1);
+      const x2 = tf.reshape(x, [-1, this.inFeatures]); // [N, in]
+      let y = matMul(x2, this.weight); // [N, out]
+      if (this.bias) y = tf.add(y, this.bias);
+      return tf.reshape(y, [...lead, this.outFeatures]);
+    });
+  }
+}

@@ -1,0 +1,219 @@
+/**
+ * PaliGemma 2 = SigLIP vision tower → linear projector → Gemma 2 decoder, with image features written into the
+ * text sequence at `<image>` positions and a prefix-LM mask (Beyer et al. 2024; Steiner et al. 2024).
+ * API mirrors HF `PaliGemmaForConditionalGeneration` (4.47):
+ *
+ *     const model = await PaliGemmaForConditionalGeneration.fromPretrained("./paligemma2-3b-pt-224");
+ *     const { logits, loss } = model.forward({ pixelValues, inputIds, attentionMask, tokenTypeIds, labels });
+ *     const { sequences } = await model.generate({ pixelValues, inputIds, attentionMask }, { maxNewTokens: 32 });
+ */
+import { tf } from "../tf.js";
+import type { PaliGemmaConfig } from "../config/types.js";
+import { loadPaliGemmaConfig } from "../config/paligemma.js";
+import { initBackend, type BackendName } from "../backend/select.js";
+import { paliGemmaParamSpecs, toCheckpointLayout } from "../io/keymap.js";
+import { buildModules, type PaliGemmaModules, type ParamMap } from "./build.js";
+import { loadParams, randomParams } from "./load.js";
+import { siglipVisionTower } from "./siglip.js";
+import { gemma2Decoder, type LayerKV } from "./gemma2.js";
+import { additiveMask, applySlidingWindow, makePrefixLmMask } from "./masks.js";
+import { ropeTables } from "../ops/rope.js";
+import { gatherRows } from "../ops/gather.js";
+import { matMulT } from "../ops/matmul.js";
+import { softcap } from "../ops/elementwise.js";
+import { causalLmLoss } from "../ops/loss.js";
+import { readInputs, type ForwardInputs } from "./inputs.js";
+import { generate, type GenerateInputs, type GenerateOptions, type GenerateOutput } from "../generate/generate.js";
+
+export type { ForwardInputs } from "./inputs.js";
+
+export interface ForwardOptions {
+  /** Also return per-layer hidden states (vision and text) and the image features. */
+  outputHiddenStates?: boolean;
+}
+
+export interface ForwardOutput {
+  logits: tf.Tensor; // float32[B,L,V], final-softcapped
+  loss?: tf.Tensor; // scalar, when labels are given
+  hiddenStates?: tf.Tensor[]; // text: [embeds·√D, layer outputs…, final-norm output]
+  visionHiddenStates?: tf.Tensor[]; // [embeddings, layer outputs…] (before post_layernorm)
+  imageFeatures?: tf.Tensor; // float32[B,N,D] = projector(vision) / √D
+}
+
+export interface LoadOptions {
+  /** Force a backend ("tensorflow", "wasm", "cpu"); default: the best present (see backend/select.ts). */
+  backend?: BackendName;
+}
+
+export class PaliGemmaForConditionalGeneration {
+  readonly modules: PaliGemmaModules;
+
+  constructor(
+    readonly config: PaliGemmaConfig,
+    private readonly params: ParamMap,
+  ) {
+    this.modules = buildModules(config, params);
+  }
+
+  /** Load `config.json` and the safetensors weights (single file or sharded) from a HF checkpoint directory. */
+  static async fromPretrained(dir: string, options: LoadOptions = {}): Promise<PaliGemmaForConditionalGeneration> {
+    await initBackend({ backend: options.backend });
+    const config = await loadPaliGemmaConfig(dir);
+    return new PaliGemmaForConditionalGeneration(config, await loadParams(config, dir));
+  }
+
+  /** A randomly initialised model (seeded) for tests and benchmarks. */
+  static async fromConfig(config: PaliGemmaConfig, options: LoadOptions & { seed?: number; std?: number } = {}) {
+    await initBackend({ backend: options.backend });
+    return new PaliGemmaForConditionalGeneration(config, randomParams(config, options));
+  }
+
+  /** Every parameter by its HF checkpoint name (internal layout; the tied lm_head is `embed_tokens`). */
+  namedParameters(): Map<string, tf.Variable> {
+    return new Map(this.params);
+  }
+
+  /** Every checkpoint tensor in the checkpoint's own layout, as host arrays (what a full fine-tune saves). */
+  async stateDict(): Promise<Map<string, { shape: number[]; data: Float32Array }>> {
+    const out = new Map<string, { shape: number[]; data: Float32Array }>();
+    for (const spec of paliGemmaParamSpecs(this.config)) {
+      const v = this.params.get(spec.name)!;
+      const data = (await v.data()) as Float32Array;
+      out.set(spec.name, { shape: spec.hfShape.slice(), data: toCheckpointLayout(spec, data) });
+    }
+    return out;
+  }
+
+  /** float32[B,C,H,W] → image features float32[B,N,D_text] (projector output ÷ √D_text). */
+  imageFeatures(pixelValues: tf.Tensor, keepHidden = false): { features: tf.Tensor; visionHiddenStates?: tf.Tensor[] } {
+    const vis = siglipVisionTower(this.modules.visionTower, pixelValues, keepHidden);
+    const features = tf.tidy(() =>
+      tf.div(this.modules.projector.forward(vis.lastHiddenState), Math.sqrt(this.config.textConfig.hiddenSize)),
+    );
+    vis.lastHiddenState.dispose();
+    return { features, visionHiddenStates: vis.hiddenStates };
+  }
+
+  /**
+   * Token embeddings with the n-th `<image>` position (batch-major) replaced by the n-th image feature vector
+   * (HF `masked_scatter`). ids: int32 host [B·L]; features: float32[B,N,D] → float32[B,L,D] (before ×√D).
+   */
+  embedInputs(ids: Int32Array, B: number, L: number, features: tf.Tensor | null): tf.Tensor {
+    return tf.tidy(() => {
+      const D = this.config.textConfig.hiddenSize;
+      const text = tf.reshape(gatherRows(this.modules.languageModel.embedTokens, ids), [B, L, D]);
+      const imageId = this.config.imageTokenIndex;
+      const slot = new Int32Array(ids.length);
+      const isImage = new Uint8Array(ids.length);
+      let n = 0;
+      for (let i = 0; i < ids.length; i++) if (ids[i] === imageId) (slot[i] = n++), (isImage[i] = 1);
+      const available = features ? features.shape[0]! * features.shape[1]! : 0;
+      if (n !== available) {
+        throw new Error(
+          `inputIds hold ${n} <image> tokens (id ${imageId}) but the images give ${available} features ` +
+            `(${features ? `${features.shape[0]} image(s) × ${features.shape[1]}` : "no pixelValues"}); ` +
+            `each image needs exactly ${this.config.numImageTokens} <image> tokens`,
+        );
+      }
+      if (n === 0) return text;
+      const flat = tf.reshape(features!, [available, D]);
+      const scattered = tf.reshape(gatherRows(flat, slot), [B, L, D]);
+      return tf.where(tf.tensor3d(isImage, [B, L, 1], "bool").tile([1, 1, D]), scattered, text);
+    });
+  }
+
+  /** Logits from final hidden states: tied LM head, then the final soft-cap. float32[B,L,D] → float32[B,L,V]. */
+  lmHead(hidden: tf.Tensor): tf.Tensor {
+    return tf.tidy(() => {
+      const tc = this.config.textConfig;
+      const [B, L, D] = hidden.shape as number[];
+      let logits = matMulT(tf.reshape(hidden, [B * L, D]), this.modules.languageModel.embedTokens);
+      if (tc.finalLogitSoftcapping) logits = softcap(logits, tc.finalLogitSoftcapping);
+      return tf.reshape(logits, [B, L, tc.vocabSize]);
+    });
+  }
+
+  /**
+   * The training/scoring forward. With `tokenTypeIds` AND `labels` the prefix-LM training mask is used, otherwise
+   * the inference mask (whole input bidirectional), exactly as HF 4.47 decides. Positions are 1..L.
+   * The caller owns (and disposes) the returned tensors.
+   */
+  forward(inputs: ForwardInputs, options: ForwardOptions = {}): ForwardOutput {
+    const x = readInputs(inputs, this.config);
+    const { B, L } = x;
+    const tc = this.config.textConfig;
+    const style = x.tokenTypeIds && x.labels ? "training" : "inference";
+    const allowed = makePrefixLmMask(x.attentionMask, x.tokenTypeIds, B, L, style);
+    const positions = Array.from({ length: B }, () => Array.from({ length: L }, (_, i) => i + 1));
+    const keep = options.outputHiddenStates ?? false;
+    const out: ForwardOutput = tf.tidy(() => {
+      const rope = ropeTables(positions, tc.headDim, tc.ropeTheta);
+      const globalMask = additiveMask(allowed, B, L, L);
+      const slidingMask =
+        tc.slidingWindow !== null ? additiveMask(applySlidingWindow(allowed, B, L, tc.slidingWindow), B, L, L) : globalMask;
+      const img = inputs.pixelValues ? this.imageFeatures(inputs.pixelValues, keep) : null;
+      const embeds = this.embedInputs(x.inputIds, B, L, img?.features ?? null);
+      const dec = gemma2Decoder(this.modules.languageModel, embeds, { rope, globalMask, slidingMask }, keep);
+      const logits = this.lmHead(dec.hidden);
+      const o: ForwardOutput = { logits };
+      if (x.labels) o.loss = causalLmLoss(logits, x.labels, x.attentionMask);
+      if (keep) {
+        o.hiddenStates = dec.hiddenStates;
+        o.visionHiddenStates = img?.visionHiddenStates;
+        o.imageFeatures = img?.features;
+      }
+      return o as unknown as tf.TensorContainer;
+    }) as unknown as ForwardOutput;
+    return out;
+  }
+
+  /**
+   * Run the prompt once and return the last position's logits and a KV cache (HF generate's prefill).
+   * promptIds: one unpadded row; pixelValues float32[1,C,H,W]. Positions 1..n; inference mask.
+   */
+  prefill(pixelValues: tf.Tensor | null, promptIds: Int32Array): { logits: tf.Tensor; cache: (LayerKV | null)[] } {
+    const tc = this.config.textConfig;
+    const n = promptIds.length;
+    const cache: (LayerKV | null)[] = this.modules.languageModel.layers.map(() => null);
+    const allowed = new Uint8Array(n * n).fill(1);
+    const logits = tf.tidy(() => {
+      const rope = ropeTables([Array.from({ length: n }, (_, i) => i + 1)], tc.headDim, tc.ropeTheta);
+      const globalMask = additiveMask(allowed, 1, n, n);
+      const slidingMask = tc.slidingWindow !== null ? additiveMask(applySlidingWindow(allowed, 1, n, tc.slidingWindow), 1, n, n) : globalMask;
+      const img = pixelValues ? this.imageFeatures(pixelValues) : null;
+      const embeds = this.embedInputs(promptIds, 1, n, img?.features ?? null);
+      const dec = gemma2Decoder(this.modules.languageModel, embeds, { rope, globalMask, slidingMask, cache });
+      const last = tf.slice(dec.hidden, [0, n - 1, 0], [1, 1, -1]);
+      return tf.reshape(this.lmHead(last), [1, tc.vocabSize]);
+    });
+    return { logits, cache };
+  }
+
+  /**
+   * One decoding step for R rows that share a cache of equal length: tokens int32 host [R] at 0-based index
+   * `index` (position index+1). Generated tokens attend causally to everything cached. Returns float32[R,V].
+   */
+  decodeStep(tokens: Int32Array, index: number, cache: (LayerKV | null)[]): tf.Tensor {
+    const tc = this.config.textConfig;
+    const R = tokens.length;
+    return tf.tidy(() => {
+      const rope = ropeTables(Array.from({ length: R }, () => [index + 1]), tc.headDim, tc.ropeTheta);
+      const embeds = this.embedInputs(tokens, R, 1, null);
+      const dec = gemma2Decoder(this.modules.languageModel, embeds, { rope, globalMask: null, slidingMask: null, cache });
+      return tf.reshape(this.lmHead(dec.hidden), [R, tc.vocabSize]);
+    });
+  }
+
+  /** Greedy or beam-search generation with a KV cache; `sequences` = prompt + new ids per row, like HF. */
+  generate(inputs: GenerateInputs, options: GenerateOptions = {}): Promise<GenerateOutput> {
+    return generate(this, inputs, options);
+  }
+
+  /** Free every variable. */
+  dispose(): void {
+    for (const v of this.params.values()) v.dispose();
+    this.params.clear();
+  }
+}
+
+

@@ -1,0 +1,43 @@
+/**
+ * Matrix products whose gradients use explicit transposes.
+ *
+ * TF.js's own `matMul` gradient calls `matMul(…, transposeA/B)`, which hits a slow path on the WASM backend
+ * (measured here: 1.28 s vs 0.13 s for [512,768]×[768,3072]); an explicit `transpose` followed by a plain product is
+ * ~10× faster there and identical in value. Every product in the model goes through these two functions.
+ */
+import { tf } from "../tf.js";
+
+/** Swap the last two axes: [..., M, N] → [..., N, M]. */
+export function swapLastAxes<T extends tf.Tensor>(x: T): T {
+  const r = x.rank;
+  const perm = [...Array(r).keys()];
+  [perm[r - 2], perm[r - 1]] = [perm[r - 1], perm[r - 2]];
+  return tf.transpose(x, perm) as T;
+}
+
+// tf.customGrad's typing takes (...inputs: (Tensor | GradSaveFunc)[]); the call shape is (a, b, save).
+const productWithExplicitTransposeGrad = tf.customGrad(((a: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
+  save([a, b]);
+  return {
+    value: tf.matMul(a, b),
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+      const [sa, sb] = saved;
+      return [tf.matMul(dy, swapLastAxes(sb)), tf.matMul(swapLastAxes(sa), dy)];
+    },
+  };
+}) as unknown as Parameters<typeof tf.customGrad>[0]);
+
+/**
+ * `a @ b` for a: float32[..., M, K], b: float32[..., K, N] with equal batch axes → float32[..., M, N].
+ */
+export function matMul(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
+  if (a.rank !== b.rank || a.shape[a.rank - 1] !== b.shape[b.rank - 2]) {
+    throw new Error(`matMul: shapes [${a.shape}] and [${b.shape}] do not chain (need [...,M,K] @ [...,K,N])`);
+  }
+  return productWithExplicitTransposeGrad(a, b) as tf.Tensor;
+}
+
+/** `a @ bᵀ` for a: [..., M, K], b: [..., N, K] → [..., M, N] (the explicit transpose is part of the graph). */
+export function matMulT(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
+  return matMul(a, swapLastAxes(b));
+}
