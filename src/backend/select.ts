@@ -39,7 +39,11 @@ async function tryNative(pkg: string): Promise<string | null> {
 
 async function activate(name: BackendName): Promise<boolean> {
   try {
-    return await tf.setBackend(name);
+    const ok = await tf.setBackend(name);
+    // The CPU backend greets its first tensor with advice to install tfjs-node; we already report the backend
+    // (and the native packages cannot install everywhere), so silence that one-time banner.
+    if (ok && name === "cpu") (tf.backend() as unknown as { firstUse?: boolean }).firstUse = false;
+    return ok;
   } catch {
     return false;
   }

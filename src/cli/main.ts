@@ -1,0 +1,43 @@
+#!/usr/bin/env node
+/**
+ * The `paligemma-ts` command line. Commands:
+ *   smoke [--backend tensorflow|wasm|cpu] [--golden DIR]   end-to-end check of the model path on this machine
+ */
+import { fileURLToPath } from "node:url";
+import { dirname, resolve } from "node:path";
+import { smoke } from "./smoke.js";
+import { BACKEND_NAMES, type BackendName } from "../backend/select.js";
+
+const USAGE = `usage: paligemma-ts smoke [--backend ${BACKEND_NAMES.join("|")}] [--golden DIR]`;
+
+function flag(args: string[], name: string): string | undefined {
+  const i = args.indexOf(name);
+  if (i < 0) return undefined;
+  const v = args[i + 1];
+  if (v === undefined || v.startsWith("--")) throw new Error(`${name} needs a value\n${USAGE}`);
+  return v;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [cmd, ...args] = argv;
+  if (cmd === "smoke") {
+    const backend = flag(args, "--backend");
+    if (backend && !(BACKEND_NAMES as readonly string[]).includes(backend)) {
+      throw new Error(`--backend: unknown backend "${backend}"; use one of ${BACKEND_NAMES.join(", ")}`);
+    }
+    const here = dirname(fileURLToPath(import.meta.url)); // dist/src/cli
+    const golden = flag(args, "--golden") ?? resolve(here, "..", "..", "..", "..", "shared", "golden", "paligemma2-tiny");
+    await smoke({ backend: backend as BackendName | undefined, golden });
+    return 0;
+  }
+  process.stderr.write(`${cmd ? `unknown command "${cmd}"\n` : ""}${USAGE}\n`);
+  return 2;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (e: Error) => {
+    process.stderr.write(`paligemma-ts: ${e.message}\n`);
+    process.exit(1);
+  },
+);
