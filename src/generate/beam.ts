@@ -8,7 +8,8 @@
  *   - at the end every live beam is offered as a hypothesis; the best one is returned with its score.
  */
 import { tf } from "../tf.js";
-import type { CachedDecoder } from "./generate.js";
+import type { CachedDecoder, SearchHooks } from "./generate.js";
+import { applyProcessors } from "./processors.js";
 import { disposeCache } from "./generate.js";
 
 export interface BeamOptions {
@@ -40,12 +41,18 @@ class Hypotheses {
   }
 }
 
-/** float32 log-softmax rows of `logits` [R,V] + beam scores, flattened to one host array of R·V. */
-function candidateScores(logits: tf.Tensor, beamScores: Float32Array): Float32Array {
-  return tf.tidy(() => {
-    const lp = tf.add(tf.logSoftmax(logits), tf.tensor2d(beamScores, [beamScores.length, 1]));
-    return lp.dataSync() as Float32Array;
-  });
+/**
+ * float32 log-softmax rows of `logits` [R,V], rewritten by the logits processors, + beam scores, flattened to
+ * one host array of R·V (HF: `logits_processor(input_ids, log_softmax(logits)) + beam_scores[:, None]`).
+ */
+function candidateScores(logits: tf.Tensor, beamScores: Float32Array, beams: number[][], n: number, hooks: SearchHooks): Float32Array {
+  const V = logits.shape[1]!;
+  const lp = tf.tidy(() => Float32Array.from(tf.logSoftmax(logits).dataSync() as Float32Array));
+  applyProcessors(hooks.logitsProcessors, beams, lp, V, n);
+  for (let r = 0; r < beamScores.length; r++) {
+    for (let i = r * V; i < (r + 1) * V; i++) lp[i] = Math.fround(lp[i] + beamScores[r]);
+  }
+  return lp;
 }
 
 /** Indices of the k largest values, descending (ties: lower index first). */
@@ -62,7 +69,13 @@ function topK(values: Float32Array, k: number): number[] {
   return best;
 }
 
-export function beamSearch(model: CachedDecoder, pixels: tf.Tensor | null, prompt: Int32Array, o: BeamOptions): Hypothesis {
+export function beamSearch(
+  model: CachedDecoder,
+  pixels: tf.Tensor | null,
+  prompt: Int32Array,
+  o: BeamOptions,
+  hooks: SearchHooks = { logitsProcessors: [], stoppingCriteria: [] },
+): Hypothesis {
   const n = prompt.length;
   const V = model.config.textConfig.vocabSize;
   const hyps = new Hypotheses(o.numBeams);
@@ -85,7 +98,7 @@ export function beamSearch(model: CachedDecoder, pixels: tf.Tensor | null, promp
   let done = false;
   try {
     for (let step = 0; step < o.maxNewTokens && !done; step++) {
-      const flat = candidateScores(logits, beamScores);
+      const flat = candidateScores(logits, beamScores, beams, n, hooks);
       logits.dispose();
       const top = topK(flat, 2 * o.numBeams);
       const nextBeams: number[][] = [];
@@ -97,6 +110,9 @@ export function beamSearch(model: CachedDecoder, pixels: tf.Tensor | null, promp
         if (token === o.eos) {
           if (rank >= o.numBeams) continue;
           hyps.add(beams[beam].slice(), flat[top[rank]] / (step + 1) ** o.lengthPenalty);
+        } else if (hooks.stoppingCriteria.some((stop) => stop([...beams[beam], token], n))) {
+          if (rank >= o.numBeams) continue; // a stop string ends a hypothesis like eos does, keeping its token
+          hyps.add([...beams[beam], token], flat[top[rank]] / (step + 1) ** o.lengthPenalty);
         } else {
           nextBeams.push([...beams[beam], token]);
           nextScores.push(flat[top[rank]]);

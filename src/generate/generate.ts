@@ -7,6 +7,9 @@
 import { tf } from "../tf.js";
 import type { LayerKV } from "../model/gemma2.js";
 import { beamSearch } from "./beam.js";
+import { applyProcessors, argmaxRow, type LogitsProcessor, type StoppingCriterion } from "./processors.js";
+
+export type { LogitsProcessor, StoppingCriterion } from "./processors.js";
 
 /** What a decoder must offer (PaliGemmaForConditionalGeneration implements it). */
 export interface CachedDecoder {
@@ -30,6 +33,19 @@ export interface GenerateOptions {
   lengthPenalty?: number;
   /** Token that ends a sequence; default the config's eos. */
   eosTokenId?: number;
+  /** Rewrite each step's scores (constrained decoding, penalties…); see processors.ts. */
+  logitsProcessors?: LogitsProcessor[];
+  /** End a row early (stop strings, repeated-box guard…); the last token is kept. */
+  stoppingCriteria?: StoppingCriterion[];
+  /** Streaming: called with each new token of the greedy path (row = batch row). */
+  onToken?: (token: number, row: number) => void;
+}
+
+/** The per-row decoding settings that search functions receive. */
+export interface SearchHooks {
+  logitsProcessors: LogitsProcessor[];
+  stoppingCriteria: StoppingCriterion[];
+  onToken?: (token: number) => void;
 }
 
 export interface GenerateOutput {
@@ -44,17 +60,34 @@ export function disposeCache(cache: (LayerKV | null)[]): void {
   }
 }
 
+function pickGreedy(logits: tf.Tensor, tokens: number[], promptLength: number, hooks: SearchHooks): number {
+  if (!hooks.logitsProcessors.length) return tf.tidy(() => tf.argMax(logits, -1).dataSync()[0]);
+  const V = logits.shape[1]!;
+  const scores = Float32Array.from(logits.dataSync() as Float32Array);
+  applyProcessors(hooks.logitsProcessors, [tokens], scores, V, promptLength);
+  return argmaxRow(scores, 0, V);
+}
+
 /** Greedy decoding of one prompt row. */
-export function greedySearch(model: CachedDecoder, pixels: tf.Tensor | null, prompt: Int32Array, maxNew: number, eos: number): number[] {
+export function greedySearch(
+  model: CachedDecoder,
+  pixels: tf.Tensor | null,
+  prompt: Int32Array,
+  maxNew: number,
+  eos: number,
+  hooks: SearchHooks = { logitsProcessors: [], stoppingCriteria: [] },
+): number[] {
   const out = Array.from(prompt);
   const { logits, cache } = model.prefill(pixels, prompt);
   let next = logits;
   try {
     for (let step = 0; step < maxNew; step++) {
-      const id = tf.tidy(() => tf.argMax(next, -1).dataSync()[0]);
+      const id = pickGreedy(next, out, prompt.length, hooks);
       next.dispose();
       out.push(id);
+      hooks.onToken?.(id);
       if (id === eos || step === maxNew - 1) break;
+      if (hooks.stoppingCriteria.some((stop) => stop(out, prompt.length))) break;
       next = model.decodeStep(Int32Array.of(id), prompt.length + step, cache);
     }
   } finally {
@@ -64,7 +97,7 @@ export function greedySearch(model: CachedDecoder, pixels: tf.Tensor | null, pro
   return out;
 }
 
-function checkOptions(o: GenerateOptions): Required<Omit<GenerateOptions, "eosTokenId">> {
+function checkOptions(o: GenerateOptions): { maxNewTokens: number; numBeams: number; lengthPenalty: number } {
   const maxNewTokens = o.maxNewTokens ?? 20;
   const numBeams = o.numBeams ?? 1;
   const lengthPenalty = o.lengthPenalty ?? 1.0;
@@ -91,10 +124,15 @@ export async function generate(model: CachedDecoder, inputs: GenerateInputs, opt
     for (let l = 0; l < L; l++) if (!mask || mask[b * L + l] !== 0) row.push(idData[b * L + l]);
     const prompt = Int32Array.from(row);
     const px = inputs.pixelValues ? tf.slice(inputs.pixelValues, [b, 0, 0, 0], [1, -1, -1, -1]) : null;
+    const hooks: SearchHooks = {
+      logitsProcessors: options.logitsProcessors ?? [],
+      stoppingCriteria: options.stoppingCriteria ?? [],
+      onToken: options.onToken ? (t: number) => options.onToken!(t, b) : undefined,
+    };
     try {
-      if (numBeams === 1) sequences.push(greedySearch(model, px, prompt, maxNewTokens, eos));
+      if (numBeams === 1) sequences.push(greedySearch(model, px, prompt, maxNewTokens, eos, hooks));
       else {
-        const r = beamSearch(model, px, prompt, { numBeams, maxNewTokens, lengthPenalty, eos });
+        const r = beamSearch(model, px, prompt, { numBeams, maxNewTokens, lengthPenalty, eos }, hooks);
         sequences.push(r.tokens);
         scores.push(r.score);
       }

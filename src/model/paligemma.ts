@@ -9,7 +9,10 @@
  */
 import { tf } from "../tf.js";
 import type { PaliGemmaConfig } from "../config/types.js";
-import { loadPaliGemmaConfig } from "../config/paligemma.js";
+import { mkdir, rename, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { configToHfJson, loadPaliGemmaConfig } from "../config/paligemma.js";
+import { saveShardedSafetensors, type TensorToWrite } from "../io/safetensors-write.js";
 import { initBackend, type BackendName } from "../backend/select.js";
 import { paliGemmaParamSpecs, toCheckpointLayout } from "../io/keymap.js";
 import { buildModules, type PaliGemmaModules, type ParamMap } from "./build.js";
@@ -71,6 +74,25 @@ export class PaliGemmaForConditionalGeneration {
   /** Every parameter by its HF checkpoint name (internal layout; the tied lm_head is `embed_tokens`). */
   namedParameters(): Map<string, tf.Variable> {
     return new Map(this.params);
+  }
+
+  /** The parameters an optimizer should update: those whose `trainable` flag is set (freezing clears it). */
+  trainableParameters(): Map<string, tf.Variable> {
+    return new Map([...this.params].filter(([, v]) => v.trainable));
+  }
+
+  /**
+   * Write a Hugging Face checkpoint directory (`config.json` + `model.safetensors`, or shards + index above
+   * `maxShardBytes`, default 5 GB like `save_pretrained`) that `fromPretrained` and transformers both load.
+   */
+  async savePretrained(dir: string, options: { maxShardBytes?: number; dtype?: "F32" | "BF16" | "F16" } = {}): Promise<void> {
+    await mkdir(dir, { recursive: true });
+    const tensors: Record<string, TensorToWrite> = {};
+    for (const [name, t] of await this.stateDict()) tensors[name] = { dtype: options.dtype ?? "F32", shape: t.shape, data: t.data };
+    await saveShardedSafetensors(dir, tensors, { maxShardBytes: options.maxShardBytes ?? 5e9, metadata: { format: "pt" } });
+    const tmp = join(dir, `config.json.tmp-${process.pid}`);
+    await writeFile(tmp, JSON.stringify(configToHfJson(this.config), null, 2) + "\n");
+    await rename(tmp, join(dir, "config.json"));
   }
 
   /** Every checkpoint tensor in the checkpoint's own layout, as host arrays (what a full fine-tune saves). */
