@@ -18,7 +18,11 @@ export {
   type ForwardOptions,
   type ForwardOutput,
   type LoadOptions,
+  type LinearSlot,
 } from "./model/paligemma.js";
+export type { TrainableModel } from "./model/trainable.js";
+export type { Example, ModelBatch, ExampleDataset, Collator, CollateOptions, TextDecoder } from "./data/types.js";
+export type { LogitsProcessor, StoppingCriterion } from "./generate/generate.js";
 export { InputError } from "./model/inputs.js";
 export { CheckpointError } from "./model/load.js";
 export { Linear, type LinearLayer } from "./model/linear.js";

@@ -4,7 +4,7 @@
  */
 import { tf } from "../tf.js";
 import type { PaliGemmaConfig } from "../config/types.js";
-import { Linear } from "./linear.js";
+import { Linear, type LinearLayer } from "./linear.js";
 import type { SiglipLayer, SiglipTower } from "./siglip.js";
 import type { Gemma2Decoder, Gemma2Layer } from "./gemma2.js";
 
@@ -12,7 +12,7 @@ export type ParamMap = Map<string, tf.Variable>;
 
 export interface PaliGemmaModules {
   visionTower: SiglipTower;
-  projector: Linear;
+  projector: LinearLayer;
   languageModel: Gemma2Decoder;
 }
 

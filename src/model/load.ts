@@ -38,7 +38,20 @@ export async function loadParams(cfg: PaliGemmaConfig, path: string): Promise<Pa
   try {
     const specs = paliGemmaParamSpecs(cfg);
     const fileName = new Map<string, string>(); // canonical → name in file
-    for (const k of ckpt.keys()) fileName.set(canonicalName(k), k);
+    for (const k of ckpt.keys()) {
+      const canonical = canonicalName(k);
+      const other = fileName.get(canonical);
+      if (other !== undefined && canonical !== TIED_LM_HEAD) {
+        // Old and new HF spellings of one weight (e.g. `language_model.model.norm.weight` and
+        // `model.language_model.norm.weight`): which one is meant is ambiguous, so refuse instead of picking one.
+        throw new CheckpointError(
+          `${path}: tensors "${other}" and "${k}" are both ${canonical} (old and new Hugging Face naming); ` +
+            `keep only one of them`,
+          path,
+        );
+      }
+      fileName.set(canonical, k);
+    }
     const wanted = new Set(specs.map((s) => s.name));
     const missing = specs.filter((s) => !fileName.has(s.name)).map((s) => s.name);
     const unused = [...fileName.keys()].filter((k) => !wanted.has(k) && k !== TIED_LM_HEAD);

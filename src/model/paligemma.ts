@@ -26,29 +26,27 @@ import { matMulT } from "../ops/matmul.js";
 import { softcap } from "../ops/elementwise.js";
 import { causalLmLoss } from "../ops/loss.js";
 import { readInputs, type ForwardInputs } from "./inputs.js";
+import type { ForwardOptions, ForwardOutput, TrainableModel } from "./trainable.js";
+import type { LinearLayer } from "./linear.js";
 import { generate, type GenerateInputs, type GenerateOptions, type GenerateOutput } from "../generate/generate.js";
 
 export type { ForwardInputs } from "./inputs.js";
 
-export interface ForwardOptions {
-  /** Also return per-layer hidden states (vision and text) and the image features. */
-  outputHiddenStates?: boolean;
-}
-
-export interface ForwardOutput {
-  logits: tf.Tensor; // float32[B,L,V], final-softcapped
-  loss?: tf.Tensor; // scalar, when labels are given
-  hiddenStates?: tf.Tensor[]; // text: [embeds·√D, layer outputs…, final-norm output]
-  visionHiddenStates?: tf.Tensor[]; // [embeddings, layer outputs…] (before post_layernorm)
-  imageFeatures?: tf.Tensor; // float32[B,N,D] = projector(vision) / √D
-}
+export type { ForwardOptions, ForwardOutput, TrainableModel } from "./trainable.js";
 
 export interface LoadOptions {
   /** Force a backend ("tensorflow", "wasm", "cpu"); default: the best present (see backend/select.ts). */
   backend?: BackendName;
 }
 
-export class PaliGemmaForConditionalGeneration {
+/** A linear slot of the model, by its HF module path (e.g. `language_model.model.layers.0.self_attn.q_proj`). */
+export interface LinearSlot {
+  name: string;
+  get(): LinearLayer;
+  set(layer: LinearLayer): void;
+}
+
+export class PaliGemmaForConditionalGeneration implements TrainableModel {
   readonly modules: PaliGemmaModules;
 
   constructor(
@@ -74,6 +72,47 @@ export class PaliGemmaForConditionalGeneration {
   /** Every parameter by its HF checkpoint name (internal layout; the tied lm_head is `embed_tokens`). */
   namedParameters(): Map<string, tf.Variable> {
     return new Map(this.params);
+  }
+
+  /**
+   * Every linear layer as a named slot: the injection point for LoRA and quantized layers (replace with `set`;
+   * no module surgery by string path). Names are HF module paths, the PEFT `target_modules` vocabulary.
+   */
+  namedLinears(): LinearSlot[] {
+    const slots: LinearSlot[] = [];
+    const add = <K extends string>(prefix: string, owner: Record<K, LinearLayer>, key: K, hf: string) =>
+      slots.push({ name: `${prefix}${hf}`, get: () => owner[key], set: (l) => (owner[key] = l) });
+    const V = "vision_tower.vision_model.encoder.layers.";
+    this.modules.visionTower.layers.forEach((l, i) => {
+      const o = l as unknown as Record<string, LinearLayer>;
+      add(`${V}${i}.`, o, "qProj", "self_attn.q_proj");
+      add(`${V}${i}.`, o, "kProj", "self_attn.k_proj");
+      add(`${V}${i}.`, o, "vProj", "self_attn.v_proj");
+      add(`${V}${i}.`, o, "outProj", "self_attn.out_proj");
+      add(`${V}${i}.`, o, "fc1", "mlp.fc1");
+      add(`${V}${i}.`, o, "fc2", "mlp.fc2");
+    });
+    add("", this.modules as unknown as Record<string, LinearLayer>, "projector", "multi_modal_projector.linear");
+    const T = "language_model.model.layers.";
+    this.modules.languageModel.layers.forEach((l, i) => {
+      const o = l as unknown as Record<string, LinearLayer>;
+      for (const [key, hf] of [
+        ["qProj", "self_attn.q_proj"], ["kProj", "self_attn.k_proj"], ["vProj", "self_attn.v_proj"],
+        ["oProj", "self_attn.o_proj"], ["gateProj", "mlp.gate_proj"], ["upProj", "mlp.up_proj"], ["downProj", "mlp.down_proj"],
+      ] as const) add(`${T}${i}.`, o, key, hf);
+    });
+    return slots;
+  }
+
+  /**
+   * Drop a parameter from this model's registry and free it (a quantized layer that replaced a float weight calls
+   * this). The slot that used it must have been replaced first.
+   */
+  releaseParameter(name: string): void {
+    const v = this.params.get(name);
+    if (!v) throw new Error(`releaseParameter: no parameter named ${name}`);
+    v.dispose();
+    this.params.delete(name);
   }
 
   /** The parameters an optimizer should update: those whose `trainable` flag is set (freezing clears it). */
