@@ -118,10 +118,14 @@ export function toInternalLayout(spec: ParamSpec, data: Float32Array): Float32Ar
   return data;
 }
 
-/** Ours → checkpoint layout (host data). */
+/**
+ * Ours → checkpoint layout (host data). Always a fresh array, never `data` itself: on the cpu backend
+ * `variable.data()` hands out the variable's own storage, so returning it would let a caller that edits a
+ * `stateDict()` entry silently rewrite the live model weights.
+ */
 export function toCheckpointLayout(spec: ParamSpec, data: Float32Array): Float32Array {
   const s = spec.hfShape;
   if (spec.layout === "linear") return transpose2d(data, s[1], s[0]);
   if (spec.layout === "patch") return transpose2d(data, s[1] * s[2] * s[3], s[0]);
-  return data;
+  return data.slice();
 }

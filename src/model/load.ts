@@ -86,7 +86,7 @@ export async function loadParams(cfg: PaliGemmaConfig, path: string): Promise<Pa
 
 function checkSpec(spec: ParamSpec, shape: number[], dtype: string, file: string): void {
   if (!["F32", "F16", "BF16", "F64"].includes(dtype)) {
-    throw new CheckpointError(`${file}: tensor "${spec.name}" has dtype ${dtype}; a model weight must be F32, F16 or BF16`, file);
+    throw new CheckpointError(`${file}: tensor "${spec.name}" has dtype ${dtype}; a model weight must be F32, BF16, F16 or F64`, file);
   }
   if (shape.length !== spec.hfShape.length || shape.some((d, i) => d !== spec.hfShape[i])) {
     throw new CheckpointError(

@@ -25,7 +25,7 @@ import { gatherRows } from "../ops/gather.js";
 import { matMulT } from "../ops/matmul.js";
 import { softcap } from "../ops/elementwise.js";
 import { causalLmLoss } from "../ops/loss.js";
-import { readInputs, type ForwardInputs } from "./inputs.js";
+import { InputError, readInputs, type ForwardInputs } from "./inputs.js";
 import type { ForwardOptions, ForwardOutput, TrainableModel } from "./trainable.js";
 import type { LinearLayer } from "./linear.js";
 import { generate, type GenerateInputs, type GenerateOptions, type GenerateOutput } from "../generate/generate.js";
@@ -170,7 +170,7 @@ export class PaliGemmaForConditionalGeneration implements TrainableModel {
       for (let i = 0; i < ids.length; i++) if (ids[i] === imageId) (slot[i] = n++), (isImage[i] = 1);
       const available = features ? features.shape[0]! * features.shape[1]! : 0;
       if (n !== available) {
-        throw new Error(
+        throw new InputError(
           `inputIds hold ${n} <image> tokens (id ${imageId}) but the images give ${available} features ` +
             `(${features ? `${features.shape[0]} image(s) × ${features.shape[1]}` : "no pixelValues"}); ` +
             `each image needs exactly ${this.config.numImageTokens} <image> tokens`,

@@ -124,6 +124,8 @@ export const CORRUPT = {
   intTensor: "multi_modal_projector.linear.weight",
   missingTensor: "language_model.model.layers.1.self_attn.v_proj.weight",
   extraTensor: "language_model.model.layers.2.self_attn.v_proj.weight",
+  /** `duplicate-names` stores this weight twice: under its golden name and under {@link newerHfName} (altered). */
+  duplicateTensor: "language_model.model.norm.weight",
   /** The shard `missing-shard` deletes (index 1 of ≥ 3). */
   missingShardIndex: 1,
   shardBytes: 80_000,
@@ -139,7 +141,8 @@ export type CorruptKind =
   | "config-no-text_config" // config.json without text_config
   | "config-absent" // no config.json at all
   | "missing-and-extra" // one tensor dropped, one unknown tensor added
-  | "int-weight"; // one weight stored as I32
+  | "int-weight" // one weight stored as I32
+  | "duplicate-names"; // one weight under both its old and its new HF name, with different values
 
 export interface CorruptCopy {
   /** The checkpoint directory to pass to `fromPretrained`. */
@@ -255,6 +258,16 @@ export async function makeCorruptCopy(dir: string, kind: CorruptKind): Promise<C
       tensors[CORRUPT.intTensor] = { dtype: "I32", shape: f.shape, data: Int32Array.from(f.data, (x) => Math.round(x * 100)) };
       await saveSafetensors(model, tensors, { format: "pt" });
       return { dir, file: model, tensors: [CORRUPT.intTensor] };
+    }
+    case "duplicate-names": {
+      await copyConfig(dir);
+      const w = await readGoldenWeights();
+      const tensors: Record<string, TensorToWrite> = toWritable(w);
+      const f = w.get(CORRUPT.duplicateTensor)!;
+      const renamed = newerHfName(CORRUPT.duplicateTensor);
+      tensors[renamed] = { shape: f.shape, data: Float32Array.from(f.data, (x) => x + 1) };
+      await saveSafetensors(model, tensors, { format: "pt" });
+      return { dir, file: model, tensors: [CORRUPT.duplicateTensor, renamed] };
     }
   }
 }
