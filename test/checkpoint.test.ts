@@ -391,7 +391,7 @@ describe("broken checkpoints fail with a clear error", () => {
     },
     {
       kind: "int-weight", what: "a weight stored as I32", cls: CheckpointError,
-      expect: (c) => [lit(c.file), lit(`"${CORRUPT.intTensor}"`), /dtype I32/, /F32, F16 or BF16/],
+      expect: (c) => [lit(c.file), lit(`"${CORRUPT.intTensor}"`), /dtype I32/, /must be F32, BF16, F16 or F64/],
     },
     {
       kind: "duplicate-names", what: "one weight under both its old and its new HF name", cls: CheckpointError,
