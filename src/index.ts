@@ -21,7 +21,13 @@ export {
   type LinearSlot,
 } from "./model/paligemma.js";
 export type { TrainableModel } from "./model/trainable.js";
-export type { Example, ModelBatch, ExampleDataset, Collator, CollateOptions, TextDecoder } from "./data/types.js";
+export { GemmaTokenizer, TokenizerError, IMAGE_TOKEN, NUM_LOC_TOKENS, NUM_SEG_TOKENS, type EncodeOptions, type DecodeOptions } from "./io/tokenizer.js";
+export {
+  loadImageRgb, loadPixelValues, pixelLut, pillowResize, ImageError, RESAMPLES,
+  type ImageInput, type Resample, type AlphaMode, type Normalization,
+} from "./io/images.js";
+export * from "./data/index.js";
+export * from "./codecs/index.js";
 export type { LogitsProcessor, StoppingCriterion } from "./generate/generate.js";
 export { InputError } from "./model/inputs.js";
 export { CheckpointError } from "./model/load.js";

@@ -2,31 +2,39 @@
 /**
  * The `paligemma-ts` command line. Commands:
  *   smoke [--backend tensorflow|wasm|cpu] [--golden DIR]   end-to-end check of the model path on this machine
+ *   data synth|validate|describe|convert ...               datasets (see src/cli/data.ts, `data --help`)
+ *
+ * Each command loads its modules on demand, so `data ...` never pays for loading TensorFlow.js.
  */
 import { fileURLToPath } from "node:url";
 import { dirname, resolve } from "node:path";
-import { smoke } from "./smoke.js";
-import { BACKEND_NAMES, type BackendName } from "../backend/select.js";
+import type { BackendName } from "../backend/select.js";
 
-const USAGE = `usage: paligemma-ts smoke [--backend ${BACKEND_NAMES.join("|")}] [--golden DIR]`;
-
-function flag(args: string[], name: string): string | undefined {
+function flag(args: string[], name: string, usage: string): string | undefined {
   const i = args.indexOf(name);
   if (i < 0) return undefined;
   const v = args[i + 1];
-  if (v === undefined || v.startsWith("--")) throw new Error(`${name} needs a value\n${USAGE}`);
+  if (v === undefined || v.startsWith("--")) throw new Error(`${name} needs a value\n${usage}`);
   return v;
 }
 
 async function main(argv: string[]): Promise<number> {
   const [cmd, ...args] = argv;
+  if (cmd === "data") {
+    const { runData } = await import("./data.js");
+    return runData(args);
+  }
+  const { BACKEND_NAMES } = await import("../backend/select.js");
+  const USAGE = `usage: paligemma-ts smoke [--backend ${BACKEND_NAMES.join("|")}] [--golden DIR]
+       paligemma-ts data synth|validate|describe|convert ... (paligemma-ts data --help)`;
   if (cmd === "smoke") {
-    const backend = flag(args, "--backend");
+    const backend = flag(args, "--backend", USAGE);
     if (backend && !(BACKEND_NAMES as readonly string[]).includes(backend)) {
       throw new Error(`--backend: unknown backend "${backend}"; use one of ${BACKEND_NAMES.join(", ")}`);
     }
     const here = dirname(fileURLToPath(import.meta.url)); // dist/src/cli
-    const golden = flag(args, "--golden") ?? resolve(here, "..", "..", "..", "..", "shared", "golden", "paligemma2-tiny");
+    const golden = flag(args, "--golden", USAGE) ?? resolve(here, "..", "..", "..", "..", "shared", "golden", "paligemma2-tiny");
+    const { smoke } = await import("./smoke.js");
     await smoke({ backend: backend as BackendName | undefined, golden });
     return 0;
   }

@@ -1,0 +1,69 @@
+/**
+ * What every converter shares: its error type and writing a dataset folder in the PaliGemma layout
+ * (`annotations.jsonl` + the images beside it, hard-linked when possible, else copied; sources never modified).
+ *
+ * @example
+ * await writeSplit("out/train", lines, (name) => join(srcDir, name));
+ */
+import { copyFile, link, mkdir, stat, unlink } from "node:fs/promises";
+import { dirname, join, resolve } from "node:path";
+import { writeJsonl, type JsonlExample } from "../jsonl.js";
+import { isInside } from "../validate.js";
+
+/** An input a converter cannot use, named by file and field path (e.g. `annotations[3].bbox`), with the fix. */
+export class ConversionError extends Error {
+  constructor(
+    readonly file: string,
+    readonly field: string,
+    detail: string,
+  ) {
+    super(`${file}: ${field}: ${detail}`);
+    this.name = "ConversionError";
+  }
+}
+
+/** Result of converting one annotation source. */
+export interface ConversionResult {
+  /** One line per image, `image` relative to the split folder. */
+  lines: JsonlExample[];
+  /** The class names in the prompt, in prompt order. */
+  classes: string[];
+  /** Images written with an empty suffix (no objects). */
+  emptyImages: number;
+  /** Images left out (e.g. `emptyImages: "skip"`). */
+  skippedImages: number;
+  /** Annotations left out (crowd regions, classes outside an explicit class list). */
+  skippedAnnotations: number;
+}
+
+async function placeImage(src: string, dest: string): Promise<void> {
+  if (resolve(src) === resolve(dest)) return; // converting in place: nothing to do
+  await mkdir(dirname(dest), { recursive: true });
+  await unlink(dest).catch(() => undefined);
+  try {
+    await link(src, dest);
+  } catch {
+    await copyFile(src, dest);
+  }
+}
+
+/**
+ * Writes `outDir/annotations.jsonl` and puts every referenced image at `outDir/<image>` (hard link or copy).
+ * `source(image)` gives the input path of an image. Throws a `ConversionError` for a missing image or a name
+ * that would land outside `outDir`.
+ */
+export async function writeSplit(outDir: string, lines: readonly JsonlExample[], source: (image: string) => string, inputName: string): Promise<void> {
+  await mkdir(outDir, { recursive: true });
+  const done = new Set<string>();
+  for (const l of lines) {
+    if (done.has(l.image)) continue;
+    done.add(l.image);
+    const dest = join(outDir, l.image);
+    if (!isInside(outDir, dest)) throw new ConversionError(inputName, `image "${l.image}"`, "the file name leaves the output folder; use names without '..'");
+    const src = source(l.image);
+    const ok = await stat(src).then((s) => s.isFile(), () => false);
+    if (!ok) throw new ConversionError(inputName, `image "${l.image}"`, `not found at ${src}; pass the folder holding the images`);
+    await placeImage(src, dest);
+  }
+  await writeJsonl(join(outDir, "annotations.jsonl"), lines);
+}
