@@ -78,13 +78,24 @@ for (const backend of backends) {
       assert.ok(maxAbsDiff(i.logits, await g.tensor("infer_sw1000.logits")) <= 1e-4);
     });
 
-    test("the 11 reference gradients of the loss", async () => {
-      const names = (await Promise.resolve(paliGemmaParamSpecs(model.config)))
+    test("computeLoss (logits only at labelled rows) equals the forward's loss", async () => {
+      const full = model.forward(train);
+      const lean = model.computeLoss(train);
+      assert.ok(Math.abs(lean.dataSync()[0] - full.loss!.dataSync()[0]) <= 1e-6);
+      tf.dispose([full.logits, full.loss!, lean]);
+    });
+
+    for (const [how, lossOf] of [
+      ["forward(...).loss", (x: ForwardInputs) => model.forward(x).loss as tf.Scalar],
+      ["computeLoss(...)", (x: ForwardInputs) => model.computeLoss(x)],
+    ] as const)
+    test(`the 11 reference gradients of the loss via ${how}`, async () => {
+      const names = paliGemmaParamSpecs(model.config)
         .map((s) => s.name)
         .filter((n) => g.has(`grad.${n}`));
       assert.equal(names.length, 11);
       const params = model.namedParameters();
-      const { value, grads } = tf.variableGrads(() => model.forward(train).loss as tf.Scalar, names.map((n) => params.get(n)!));
+      const { value, grads } = tf.variableGrads(() => lossOf(train), names.map((n) => params.get(n)!));
       value.dispose();
       const specs = new Map(paliGemmaParamSpecs(model.config).map((s) => [s.name, s]));
       for (const n of names) {

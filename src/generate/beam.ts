@@ -10,7 +10,7 @@
 import { tf } from "../tf.js";
 import type { CachedDecoder, SearchHooks } from "./generate.js";
 import { applyProcessors } from "./processors.js";
-import { disposeCache } from "./generate.js";
+import { disposeCache, selectCacheRows } from "../model/kvcache.js";
 
 export interface BeamOptions {
   numBeams: number;
@@ -82,15 +82,7 @@ export function beamSearch(
   const first = model.prefill(pixels, prompt);
   let cache = first.cache;
   // every beam starts from the same prompt: copy the cache to numBeams rows
-  cache = cache.map((kv) => {
-    if (!kv) return kv;
-    const rows = tf.tensor1d(new Int32Array(o.numBeams), "int32");
-    const next = { k: tf.keep(tf.gather(kv.k, rows)), v: tf.keep(tf.gather(kv.v, rows)) };
-    rows.dispose();
-    kv.k.dispose();
-    kv.v.dispose();
-    return next;
-  });
+  cache = selectCacheRows(cache, new Int32Array(o.numBeams));
   let logits = tf.tidy(() => tf.tile(first.logits, [o.numBeams, 1]));
   first.logits.dispose();
   let beams: number[][] = Array.from({ length: o.numBeams }, () => Array.from(prompt));
@@ -126,15 +118,7 @@ export function beamSearch(
       }
       if (done || step === o.maxNewTokens - 1) break;
       // reorder the cache to the surviving beams, then feed their last tokens
-      const idx = tf.tensor1d(Int32Array.from(origin), "int32");
-      cache = cache.map((kv) => {
-        if (!kv) return kv;
-        const next = { k: tf.keep(tf.gather(kv.k, idx)), v: tf.keep(tf.gather(kv.v, idx)) };
-        kv.k.dispose();
-        kv.v.dispose();
-        return next;
-      });
-      idx.dispose();
+      cache = selectCacheRows(cache, Int32Array.from(origin));
       logits = model.decodeStep(Int32Array.from(beams.map((b) => b[b.length - 1])), n + step, cache);
     }
     if (!done) beams.forEach((b, i) => hyps.add(b, beamScores[i] / (b.length - n) ** o.lengthPenalty));

@@ -5,7 +5,7 @@
  * Beam search follows HF `BeamSearchScorer` (length_penalty, early_stopping=false; see beam.ts).
  */
 import { tf } from "../tf.js";
-import type { LayerKV } from "../model/gemma2.js";
+import { disposeCache, type DecodeCache } from "../model/kvcache.js";
 import { beamSearch } from "./beam.js";
 import { applyProcessors, argmaxRow, type LogitsProcessor, type StoppingCriterion } from "./processors.js";
 
@@ -14,8 +14,8 @@ export type { LogitsProcessor, StoppingCriterion } from "./processors.js";
 /** What a decoder must offer (PaliGemmaForConditionalGeneration implements it). */
 export interface CachedDecoder {
   readonly config: { eosTokenId: number; textConfig: { vocabSize: number } };
-  prefill(pixelValues: tf.Tensor | null, promptIds: Int32Array): { logits: tf.Tensor; cache: (LayerKV | null)[] };
-  decodeStep(tokens: Int32Array, index: number, cache: (LayerKV | null)[]): tf.Tensor;
+  prefill(pixelValues: tf.Tensor | null, promptIds: Int32Array): { logits: tf.Tensor; cache: DecodeCache };
+  decodeStep(tokens: Int32Array, index: number, cache: DecodeCache): tf.Tensor;
 }
 
 export interface GenerateInputs {
@@ -53,12 +53,7 @@ export interface GenerateOutput {
   sequencesScores?: number[]; // beam search: the best hypothesis' length-normalised log-probability
 }
 
-export function disposeCache(cache: (LayerKV | null)[]): void {
-  for (const kv of cache) {
-    kv?.k.dispose();
-    kv?.v.dispose();
-  }
-}
+export { disposeCache } from "../model/kvcache.js";
 
 function pickGreedy(logits: tf.Tensor, tokens: number[], promptLength: number, hooks: SearchHooks): number {
   if (!hooks.logitsProcessors.length) return tf.tidy(() => tf.argMax(logits, -1).dataSync()[0]);

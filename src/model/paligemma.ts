@@ -18,14 +18,15 @@ import { paliGemmaParamSpecs, toCheckpointLayout } from "../io/keymap.js";
 import { buildModules, type PaliGemmaModules, type ParamMap } from "./build.js";
 import { loadParams, randomParams } from "./load.js";
 import { siglipVisionTower } from "./siglip.js";
-import { gemma2Decoder, type LayerKV } from "./gemma2.js";
+import { gemma2Decoder } from "./gemma2.js";
 import { additiveMask, applySlidingWindow, makePrefixLmMask } from "./masks.js";
 import { ropeTables } from "../ops/rope.js";
 import { gatherRows } from "../ops/gather.js";
-import { matMulT } from "../ops/matmul.js";
+import { matMul, matMulT, swapLastAxes } from "../ops/matmul.js";
+import type { DecodeCache } from "./kvcache.js";
 import { softcap } from "../ops/elementwise.js";
-import { causalLmLoss } from "../ops/loss.js";
-import { InputError, readInputs, type ForwardInputs } from "./inputs.js";
+import { causalLmLoss, crossEntropy, lossRows } from "../ops/loss.js";
+import { InputError, readInputs, type ForwardInputs, type HostInputs } from "./inputs.js";
 import type { ForwardOptions, ForwardOutput, TrainableModel } from "./trainable.js";
 import type { LinearLayer } from "./linear.js";
 import { generate, type GenerateInputs, type GenerateOptions, type GenerateOutput } from "../generate/generate.js";
@@ -183,15 +184,42 @@ export class PaliGemmaForConditionalGeneration implements TrainableModel {
     });
   }
 
-  /** Logits from final hidden states: tied LM head, then the final soft-cap. float32[B,L,D] → float32[B,L,V]. */
-  lmHead(hidden: tf.Tensor): tf.Tensor {
+  /**
+   * Logits from final hidden states: tied LM head (h·Eᵀ), then the final soft-cap. float32[N,D] → float32[N,V].
+   * During generation Eᵀ is computed once per call (`lmHeadT`); otherwise the transpose is part of the graph so the
+   * tied embedding receives the head's gradient.
+   */
+  lmHeadRows(h: tf.Tensor, lmHeadT: tf.Tensor | null = null): tf.Tensor {
     return tf.tidy(() => {
-      const tc = this.config.textConfig;
-      const [B, L, D] = hidden.shape as number[];
-      let logits = matMulT(tf.reshape(hidden, [B * L, D]), this.modules.languageModel.embedTokens);
-      if (tc.finalLogitSoftcapping) logits = softcap(logits, tc.finalLogitSoftcapping);
-      return tf.reshape(logits, [B, L, tc.vocabSize]);
+      const cap = this.config.textConfig.finalLogitSoftcapping;
+      const logits = lmHeadT ? matMul(h, lmHeadT) : matMulT(h, this.modules.languageModel.embedTokens);
+      return cap ? softcap(logits, cap) : logits;
     });
+  }
+
+  /** float32[B,L,D] → float32[B,L,V]. */
+  lmHead(hidden: tf.Tensor, lmHeadT: tf.Tensor | null = null): tf.Tensor {
+    return tf.tidy(() => {
+      const [B, L, D] = hidden.shape as number[];
+      return tf.reshape(this.lmHeadRows(tf.reshape(hidden, [B * L, D]), lmHeadT), [B, L, this.config.textConfig.vocabSize]);
+    });
+  }
+
+  /** Vision tower, merge and decoder for validated inputs (call inside a tidy). */
+  private decodeAll(inputs: ForwardInputs, x: HostInputs, keep: boolean) {
+    const { B, L } = x;
+    const tc = this.config.textConfig;
+    const style = x.tokenTypeIds && x.labels ? "training" : "inference";
+    const allowed = makePrefixLmMask(x.attentionMask, x.tokenTypeIds, B, L, style);
+    const positions = Array.from({ length: B }, () => Array.from({ length: L }, (_, i) => i + 1));
+    const rope = ropeTables(positions, tc.headDim, tc.ropeTheta);
+    const globalMask = additiveMask(allowed, B, L, L);
+    const slidingMask =
+      tc.slidingWindow !== null ? additiveMask(applySlidingWindow(allowed, B, L, tc.slidingWindow), B, L, L) : globalMask;
+    const img = inputs.pixelValues ? this.imageFeatures(inputs.pixelValues, keep) : null;
+    const embeds = this.embedInputs(x.inputIds, B, L, img?.features ?? null);
+    const dec = gemma2Decoder(this.modules.languageModel, embeds, { rope, globalMask, slidingMask }, keep);
+    return { dec, img };
   }
 
   /**
@@ -201,20 +229,9 @@ export class PaliGemmaForConditionalGeneration implements TrainableModel {
    */
   forward(inputs: ForwardInputs, options: ForwardOptions = {}): ForwardOutput {
     const x = readInputs(inputs, this.config);
-    const { B, L } = x;
-    const tc = this.config.textConfig;
-    const style = x.tokenTypeIds && x.labels ? "training" : "inference";
-    const allowed = makePrefixLmMask(x.attentionMask, x.tokenTypeIds, B, L, style);
-    const positions = Array.from({ length: B }, () => Array.from({ length: L }, (_, i) => i + 1));
     const keep = options.outputHiddenStates ?? false;
-    const out: ForwardOutput = tf.tidy(() => {
-      const rope = ropeTables(positions, tc.headDim, tc.ropeTheta);
-      const globalMask = additiveMask(allowed, B, L, L);
-      const slidingMask =
-        tc.slidingWindow !== null ? additiveMask(applySlidingWindow(allowed, B, L, tc.slidingWindow), B, L, L) : globalMask;
-      const img = inputs.pixelValues ? this.imageFeatures(inputs.pixelValues, keep) : null;
-      const embeds = this.embedInputs(x.inputIds, B, L, img?.features ?? null);
-      const dec = gemma2Decoder(this.modules.languageModel, embeds, { rope, globalMask, slidingMask }, keep);
+    return tf.tidy(() => {
+      const { dec, img } = this.decodeAll(inputs, x, keep);
       const logits = this.lmHead(dec.hidden);
       const o: ForwardOutput = { logits };
       if (x.labels) o.loss = causalLmLoss(logits, x.labels, x.attentionMask);
@@ -225,17 +242,33 @@ export class PaliGemmaForConditionalGeneration implements TrainableModel {
       }
       return o as unknown as tf.TensorContainer;
     }) as unknown as ForwardOutput;
-    return out;
+  }
+
+  /**
+   * The loss alone (scalar), equal to `forward(inputs).loss`, for training: logits are computed only at the
+   * positions that predict a kept label, so memory and time for the vocabulary projection shrink by L/K.
+   */
+  computeLoss(inputs: ForwardInputs): tf.Scalar {
+    const x = readInputs(inputs, this.config);
+    if (!x.labels) throw new InputError("computeLoss: labels are required");
+    const { rows, targets } = lossRows(x.labels, x.attentionMask, x.B, x.L, this.config.textConfig.vocabSize);
+    return tf.tidy(() => {
+      const { dec } = this.decodeAll(inputs, x, false);
+      const D = this.config.textConfig.hiddenSize;
+      const h = gatherRows(tf.reshape(dec.hidden, [x.B * x.L, D]), rows); // [K,D]
+      return crossEntropy(this.lmHeadRows(h), targets) as tf.Scalar;
+    });
   }
 
   /**
    * Run the prompt once and return the last position's logits and a KV cache (HF generate's prefill).
    * promptIds: one unpadded row; pixelValues float32[1,C,H,W]. Positions 1..n; inference mask.
    */
-  prefill(pixelValues: tf.Tensor | null, promptIds: Int32Array): { logits: tf.Tensor; cache: (LayerKV | null)[] } {
+  prefill(pixelValues: tf.Tensor | null, promptIds: Int32Array): { logits: tf.Tensor; cache: DecodeCache } {
     const tc = this.config.textConfig;
     const n = promptIds.length;
-    const cache: (LayerKV | null)[] = this.modules.languageModel.layers.map(() => null);
+    const cache: DecodeCache = this.modules.languageModel.layers.map(() => null);
+    cache.lmHeadT = tf.tidy(() => swapLastAxes(this.modules.languageModel.embedTokens)); // [D,V], freed with the cache
     const allowed = new Uint8Array(n * n).fill(1);
     const logits = tf.tidy(() => {
       const rope = ropeTables([Array.from({ length: n }, (_, i) => i + 1)], tc.headDim, tc.ropeTheta);
@@ -245,7 +278,7 @@ export class PaliGemmaForConditionalGeneration implements TrainableModel {
       const embeds = this.embedInputs(promptIds, 1, n, img?.features ?? null);
       const dec = gemma2Decoder(this.modules.languageModel, embeds, { rope, globalMask, slidingMask, cache });
       const last = tf.slice(dec.hidden, [0, n - 1, 0], [1, 1, -1]);
-      return tf.reshape(this.lmHead(last), [1, tc.vocabSize]);
+      return tf.reshape(this.lmHead(last, cache.lmHeadT), [1, tc.vocabSize]);
     });
     return { logits, cache };
   }
@@ -254,14 +287,14 @@ export class PaliGemmaForConditionalGeneration implements TrainableModel {
    * One decoding step for R rows that share a cache of equal length: tokens int32 host [R] at 0-based index
    * `index` (position index+1). Generated tokens attend causally to everything cached. Returns float32[R,V].
    */
-  decodeStep(tokens: Int32Array, index: number, cache: (LayerKV | null)[]): tf.Tensor {
+  decodeStep(tokens: Int32Array, index: number, cache: DecodeCache): tf.Tensor {
     const tc = this.config.textConfig;
     const R = tokens.length;
     return tf.tidy(() => {
       const rope = ropeTables(Array.from({ length: R }, () => [index + 1]), tc.headDim, tc.ropeTheta);
       const embeds = this.embedInputs(tokens, R, 1, null);
       const dec = gemma2Decoder(this.modules.languageModel, embeds, { rope, globalMask: null, slidingMask: null, cache });
-      return tf.reshape(this.lmHead(dec.hidden), [R, tc.vocabSize]);
+      return tf.reshape(this.lmHead(dec.hidden, cache.lmHeadT ?? null), [R, tc.vocabSize]);
     });
   }
 

@@ -5,17 +5,54 @@ import { tf } from "../tf.js";
 
 const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
 
-/** GELU, tanh approximation (`gelu_pytorch_tanh`): 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))). */
-export function geluTanh(x: tf.Tensor): tf.Tensor {
-  return tf.tidy(() => {
-    const inner = tf.mul(SQRT_2_OVER_PI, tf.add(x, tf.mul(0.044715, tf.pow(x, 3))));
-    return tf.mul(tf.mul(0.5, x), tf.add(1, tf.tanh(inner)));
-  });
+type Unary = (x: tf.Tensor) => tf.Tensor;
+
+/** An element-wise op whose backward keeps only what it names (TF.js would keep every intermediate). */
+function elementwiseWithGrad(forward: (x: tf.Tensor) => tf.Tensor, derivative: (x: tf.Tensor, y: tf.Tensor) => tf.Tensor): Unary {
+  const op = tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {
+    const y = forward(x);
+    save([x, y]);
+    return { value: y, gradFunc: (dy: tf.Tensor, [sx, sy]: tf.Tensor[]) => tf.mul(dy, derivative(sx, sy)) };
+  }) as unknown as Parameters<typeof tf.customGrad>[0]);
+  return (x) => op(x) as tf.Tensor;
 }
 
-/** Gemma 2 logit soft-capping: c·tanh(x / c) (attention c = 50, final c = 30; Gemma 2 report §2). */
+/**
+ * GELU, tanh approximation (`gelu_pytorch_tanh`): 0.5·x·(1 + tanh(u)), u = √(2/π)·(x + 0.044715·x³).
+ * Backward: 0.5·(1 + t) + 0.5·x·(1 − t²)·√(2/π)·(1 + 3·0.044715·x²), t = tanh(u), recomputed from x, so training
+ * keeps one tensor per activation instead of five.
+ */
+export const geluTanh: Unary = elementwiseWithGrad(
+  (x) =>
+    tf.tidy(() => {
+      const inner = tf.mul(SQRT_2_OVER_PI, tf.add(x, tf.mul(0.044715, tf.pow(x, 3))));
+      return tf.mul(tf.mul(0.5, x), tf.add(1, tf.tanh(inner)));
+    }),
+  (x) =>
+    tf.tidy(() => {
+      const x2 = tf.square(x);
+      const t = tf.tanh(tf.mul(SQRT_2_OVER_PI, tf.mul(x, tf.add(1, tf.mul(0.044715, x2)))));
+      const dInner = tf.mul(SQRT_2_OVER_PI, tf.add(1, tf.mul(3 * 0.044715, x2)));
+      return tf.add(tf.mul(0.5, tf.add(1, t)), tf.mul(tf.mul(0.5, x), tf.mul(tf.sub(1, tf.square(t)), dInner)));
+    }),
+);
+
+const softcapOps = new Map<number, Unary>();
+
+/**
+ * Gemma 2 logit soft-capping: c·tanh(x / c) (attention c = 50, final c = 30; Gemma 2 report §2).
+ * Backward 1 − (y/c)² from the saved output.
+ */
 export function softcap(x: tf.Tensor, cap: number): tf.Tensor {
-  return tf.tidy(() => tf.mul(tf.tanh(tf.div(x, cap)), cap));
+  let op = softcapOps.get(cap);
+  if (!op) {
+    op = elementwiseWithGrad(
+      (v) => tf.tidy(() => tf.mul(tf.tanh(tf.div(v, cap)), cap)),
+      (_v, y) => tf.tidy(() => tf.sub(1, tf.square(tf.div(y, cap)))),
+    );
+    softcapOps.set(cap, op);
+  }
+  return op(x);
 }
 
 /** Gemma RMSNorm: x · rsqrt(mean(x²) + eps) · (1 + w); the weight is stored as the offset from 1. */
