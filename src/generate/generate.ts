@@ -8,6 +8,7 @@ import { tf } from "../tf.js";
 import { disposeCache, type DecodeCache } from "../model/kvcache.js";
 import { beamSearch } from "./beam.js";
 import { applyProcessors, argmaxRow, type LogitsProcessor, type StoppingCriterion } from "./processors.js";
+import { generationHooks, type GenerationHookOptions } from "./stopping.js";
 
 export type { LogitsProcessor, StoppingCriterion } from "./processors.js";
 
@@ -24,7 +25,7 @@ export interface GenerateInputs {
   attentionMask?: tf.Tensor | null; // int32[B,L]; padded positions (0) are dropped per row
 }
 
-export interface GenerateOptions {
+export interface GenerateOptions extends GenerationHookOptions {
   /** New tokens to generate at most (HF `max_new_tokens`). Default 20. */
   maxNewTokens?: number;
   /** 1 = greedy (default); > 1 = beam search. */
@@ -105,6 +106,7 @@ function checkOptions(o: GenerateOptions): { maxNewTokens: number; numBeams: num
 export async function generate(model: CachedDecoder, inputs: GenerateInputs, options: GenerateOptions = {}): Promise<GenerateOutput> {
   const { maxNewTokens, numBeams, lengthPenalty } = checkOptions(options);
   const eos = options.eosTokenId ?? model.config.eosTokenId;
+  const builtIn = generationHooks(options); // repetitionPenalty, stopStrings (+ decoder), stopOnRepeatedLoc
   const ids = inputs.inputIds;
   if (!(ids instanceof tf.Tensor) || ids.rank !== 2 || ids.dtype !== "int32") {
     throw new Error(`generate: inputIds must be an int32 tf.Tensor [B, L]`);
@@ -120,8 +122,9 @@ export async function generate(model: CachedDecoder, inputs: GenerateInputs, opt
     const prompt = Int32Array.from(row);
     const px = inputs.pixelValues ? tf.slice(inputs.pixelValues, [b, 0, 0, 0], [1, -1, -1, -1]) : null;
     const hooks: SearchHooks = {
-      logitsProcessors: options.logitsProcessors ?? [],
-      stoppingCriteria: options.stoppingCriteria ?? [],
+      // HF order: the built-in processors (repetition penalty…) first, then the caller's own
+      logitsProcessors: [...builtIn.logitsProcessors, ...(options.logitsProcessors ?? [])],
+      stoppingCriteria: [...builtIn.stoppingCriteria, ...(options.stoppingCriteria ?? [])],
       onToken: options.onToken ? (t: number) => options.onToken!(t, b) : undefined,
     };
     try {
