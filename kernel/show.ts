@@ -1,0 +1,145 @@
+/**
+ * `await show(x)`: one call that displays whatever it is given as ONE rich output (vendor MIME for the JupyterLab
+ * extension + static fallbacks). Dispatch, in order:
+ *
+ * | given | shows |
+ * | --- | --- |
+ * | a `MimeBundle` (`{ data, metadata }`) | as is |
+ * | a sample `{ image, prefix, suffix }` (+ `options.prediction`: generated text) | image with the suffix's boxes / the prediction against it (boxes or JSON diff) |
+ * | `{ image, prediction?, truth? }` with detections | box/mask overlay (both layers: overlay or side by side) |
+ * | `Detections` (+ `options.image`) | box/mask overlay |
+ * | `{ expected, actual }` | JSON diff (strings are parsed); an array of them: per-field accuracy |
+ * | an evaluation report `{ rows: [{ prefix, target, prediction, scores }], aggregates }` | sortable report, worst first |
+ * | a dataset (`{ length, get(i) }`, optional `describe()`) or an array of samples | summary + thumbnail grid |
+ * | a `TrainingProgress`, or a training history (array of log records `{ step, loss, … }`) | training dashboard |
+ * | a payload built by `paligemma-ts/display` (`version: 1`) | its view |
+ * | anything else | `text/plain` (util.inspect) |
+ *
+ * @example
+ * import { show } from "paligemma-ts/kernel";
+ * await show({ image: "cat.jpg", prefix: "detect cat", suffix: "<loc0100><loc0200><loc0800><loc0900> cat" });
+ * await show(detections, { image: "cat.jpg", maskOpacity: 0.3 });
+ * await show({ expected: truthJson, actual: generatedText });
+ */
+import { inspect } from "node:util";
+import {
+  MIME,
+  annotationsBundle,
+  buildDatasetSummary,
+  buildReport,
+  datasetBundle,
+  diffJson,
+  diffJsonMany,
+  isDetectionsInput,
+  isImageInput,
+  isSample,
+  jsonDiffBundle,
+  predictionBundle,
+  reportBundle,
+  sampleBundle,
+  trainingBundle,
+  TrainingProgress,
+  DisplayError,
+  type AnnotateOptions,
+  type DescriptionLike,
+  type DetectionsInput,
+  type ImageInput,
+  type LogEvent,
+  type MimeBundle,
+  type ReportInput,
+  type ReportOptions,
+  type SampleInput,
+  type DatasetSummaryOptions,
+} from "../src/display/index.js";
+import { annotationsText } from "../src/display/annotations.js";
+import { sendBundle } from "./transport.js";
+
+export interface ShowOptions extends AnnotateOptions, ReportOptions, Omit<DatasetSummaryOptions, "classes" | "colors" | "title"> {
+  /** The image detections refer to (for `show(detections, { image })`). */
+  image?: ImageInput;
+  /** Generated text to compare with a sample's suffix. */
+  prediction?: string;
+}
+
+function isBundle(x: unknown): x is MimeBundle {
+  const b = x as MimeBundle;
+  return typeof b === "object" && b !== null && typeof b.data === "object" && b.data !== null && !Array.isArray(b.data) && Object.keys(b).every((k) => k === "data" || k === "metadata");
+}
+
+interface DatasetLike {
+  length: number;
+  get(i: number): Promise<SampleInput>;
+  describe?: () => DescriptionLike | Promise<DescriptionLike>;
+}
+function isDataset(x: unknown): x is DatasetLike {
+  const d = x as DatasetLike;
+  return typeof d === "object" && d !== null && typeof d.length === "number" && typeof d.get === "function";
+}
+
+function isLogHistory(x: unknown): x is LogEvent[] {
+  return Array.isArray(x) && x.length > 0 && x.every((r) => typeof r === "object" && r !== null && Number.isInteger(r.step) && Object.values(r).every((v) => typeof v === "number"));
+}
+
+function isReport(x: unknown): x is ReportInput {
+  const r = x as ReportInput;
+  return typeof r === "object" && r !== null && Array.isArray(r.rows) && r.rows.every((row) => typeof row === "object" && row !== null && "prediction" in row && "target" in row);
+}
+
+function isDiffPair(x: unknown): x is { expected: unknown; actual: unknown } {
+  return typeof x === "object" && x !== null && !Array.isArray(x) && "expected" in x && "actual" in x && Object.keys(x).length <= 3;
+}
+
+/** A payload from `paligemma-ts/display` (built by the caller) → its bundle. */
+function payloadBundle(x: Record<string, unknown>): MimeBundle | null {
+  if (x.version !== 1) return null;
+  if ("image" in x && "layers" in x && "classes" in x) {
+    const text = annotationsText(x as never);
+    return { data: { [MIME.annotations]: x, "text/plain": text }, metadata: {} };
+  }
+  if ("counts" in x && "root" in x) return jsonDiffBundle(x as never);
+  if ("series" in x && "status" in x) return trainingBundle(x as never);
+  if ("rows" in x && "sortKey" in x) return reportBundle(x as never);
+  if ("items" in x && "stats" in x) return datasetBundle(x as never);
+  return null;
+}
+
+/** Builds the bundle `show` would display, without sending it (for tests and custom frontends). */
+export async function toBundle(x: unknown, options: ShowOptions = {}): Promise<MimeBundle> {
+  if (isBundle(x)) return x;
+  if (x instanceof TrainingProgress) return trainingBundle(x.payload());
+  if (isSample(x)) return options.prediction !== undefined ? predictionBundle(x, options.prediction, options) : sampleBundle(x, options);
+  if (typeof x === "object" && x !== null && !Array.isArray(x)) {
+    const o = x as Record<string, unknown>;
+    const p = payloadBundle(o);
+    if (p) return p;
+    if (isImageInput(o.image) && (o.prediction !== undefined || o.truth !== undefined) && [o.prediction, o.truth].every((d) => d === undefined || isDetectionsInput(d))) {
+      return annotationsBundle(o.image, { prediction: o.prediction as DetectionsInput | undefined, truth: o.truth as DetectionsInput | undefined }, options);
+    }
+  }
+  if (isDetectionsInput(x) && !isLogHistory(x)) {
+    if (options.image === undefined) throw new DisplayError("show", "detections need the image they belong to: show(detections, { image })");
+    return annotationsBundle(options.image, { prediction: x }, options);
+  }
+  if (isDiffPair(x)) return jsonDiffBundle(diffJson(x.expected, x.actual, options.title));
+  if (Array.isArray(x) && x.length > 0 && x.every(isDiffPair)) return jsonDiffBundle(diffJsonMany(x, options.title));
+  if (isReport(x)) return reportBundle(await buildReport(x, options));
+  if (isLogHistory(x)) {
+    const t = new TrainingProgress({ title: options.title });
+    for (const r of x) t.onLog(r);
+    t.onTrainEnd({});
+    return trainingBundle(t.payload());
+  }
+  if (Array.isArray(x) && x.length > 0 && x.every(isSample)) return datasetBundle(await buildDatasetSummary(x, { ...options, classes: options.classes, colors: options.colors }));
+  if (isDataset(x)) {
+    const n = Math.min(x.length, options.maxItems ?? 24);
+    const samples = await Promise.all(Array.from({ length: n }, (_, i) => x.get(i)));
+    const description = options.description ?? (typeof x.describe === "function" ? await x.describe() : undefined);
+    return datasetBundle(await buildDatasetSummary(samples, { ...options, description, maxItems: n }));
+  }
+  return { data: { "text/plain": typeof x === "string" ? x : inspect(x, { depth: 4, colors: false }) }, metadata: {} };
+}
+
+/** Displays `x` as one output (see the table above). Resolves when the output has been sent. */
+export async function show(x: unknown, options: ShowOptions = {}): Promise<void> {
+  sendBundle(await toBundle(x, options));
+}
