@@ -59,6 +59,19 @@ for (const backend of backends) {
       });
     });
 
+    test("forward + backward with gradient checkpointing", async () => {
+      const vars = [...model.namedParameters().values()];
+      model.gradientCheckpointingEnable();
+      try {
+        await assertFlat("checkpointed forward+backward", () => {
+          const { value, grads } = tf.variableGrads(() => model.computeLoss(train), vars);
+          tf.dispose([value, ...Object.values(grads)]);
+        });
+      } finally {
+        model.gradientCheckpointingEnable(false);
+      }
+    });
+
     test("an optimizer step", async () => {
       const opt = tf.train.adam(1e-3);
       const vars = [...model.namedParameters().values()];

@@ -88,6 +88,17 @@ for (const backend of backends) {
     for (const [how, lossOf] of [
       ["forward(...).loss", (x: ForwardInputs) => model.forward(x).loss as tf.Scalar],
       ["computeLoss(...)", (x: ForwardInputs) => model.computeLoss(x)],
+      [
+        "computeLoss(...) with gradient checkpointing",
+        (x: ForwardInputs) => {
+          model.gradientCheckpointingEnable(true);
+          try {
+            return model.computeLoss(x);
+          } finally {
+            model.gradientCheckpointingEnable(false); // the forward is done; its backward recomputes layers later
+          }
+        },
+      ],
     ] as const)
     test(`the 11 reference gradients of the loss via ${how}`, async () => {
       const names = paliGemmaParamSpecs(model.config)

@@ -37,8 +37,32 @@ async function tryNative(pkg: string): Promise<string | null> {
   }
 }
 
+/**
+ * On WASM, `Identity` copies the tensor's bytes. The engine clones every tensor it saves for backprop through
+ * `Identity`, so training held a second copy of each saved activation and of every weight a matmul used (the bench
+ * model's full fine-tune overflowed the 4 GiB heap). Tensors are immutable (a Variable's `assign` swaps its data
+ * id), so the clone can share the data by reference count, exactly what the CPU backend's Identity does.
+ */
+function shareDataOnWasmIdentity(): void {
+  const kernel = tf.getKernel("Identity", "wasm");
+  if (!kernel || (kernel as { sharesData?: boolean }).sharesData) return;
+  tf.unregisterKernel("Identity", "wasm");
+  const shared: tf.KernelConfig & { sharesData: boolean } = {
+    kernelName: "Identity",
+    backendName: "wasm",
+    sharesData: true,
+    kernelFunc: ({ inputs, backend }) => {
+      const x = inputs.x as tf.TensorInfo;
+      (backend as unknown as { incRef(id: object): void }).incRef(x.dataId);
+      return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+    },
+  };
+  tf.registerKernel(shared);
+}
+
 async function activate(name: BackendName): Promise<boolean> {
   try {
+    if (name === "wasm") shareDataOnWasmIdentity();
     const ok = await tf.setBackend(name);
     // The CPU backend greets its first tensor with advice to install tfjs-node; we already report the backend
     // (and the native packages cannot install everywhere), so silence that one-time banner.

@@ -12,6 +12,7 @@ import type { LinearLayer } from "./linear.js";
 import { geluTanh, rmsNorm } from "../ops/elementwise.js";
 import { applyRope, type RopeTables } from "../ops/rope.js";
 import { groupedQueryAttention } from "../ops/attention.js";
+import { checkpoint, variablesOf } from "../ops/checkpoint.js";
 
 export interface Gemma2Layer {
   inputLayernorm: tf.Variable;
@@ -32,6 +33,8 @@ export interface Gemma2Decoder {
   embedTokens: tf.Variable; // float32[V, D]; also the tied LM head
   layers: Gemma2Layer[];
   norm: tf.Variable; // final RMSNorm
+  /** Recompute each layer in the backward pass instead of keeping its activations (training only). */
+  gradientCheckpointing?: boolean;
 }
 
 /** Layers 0, 2, 4, … use the sliding window (HF: `not bool(layer_idx % 2)`). */
@@ -139,8 +142,17 @@ export function gemma2Decoder(dec: Gemma2Decoder, inputsEmbeds: tf.Tensor, ctx: 
   const out = tf.tidy(() => {
     let x = tf.mul(inputsEmbeds, embeddingNormalizer(dec.config));
     if (keepHidden) hidden.push(tf.keep(x.clone()));
+    const recompute = dec.gradientCheckpointing && !ctx.cache;
+    // constants the layer reads, handed to the checkpoint explicitly (see ops/checkpoint.ts)
+    const constants = [ctx.rope.cos, ctx.rope.sin, ctx.globalMask, ctx.slidingMask].filter((t): t is tf.Tensor => t !== null);
+    const rebuild = (c: tf.Tensor[]): AttentionContext => {
+      const [cos, sin, globalMask = null, slidingMask = globalMask] = c;
+      return { rope: { cos, sin }, globalMask, slidingMask: ctx.slidingMask ? slidingMask : null };
+    };
     dec.layers.forEach((layer, i) => {
-      x = gemma2DecoderLayer(layer, i, x, dec.config, ctx);
+      x = recompute
+        ? checkpoint((h, c) => gemma2DecoderLayer(layer, i, h, dec.config, rebuild(c)), x, constants, variablesOf(layer))
+        : gemma2DecoderLayer(layer, i, x, dec.config, ctx);
       if (keepHidden && i < dec.layers.length - 1) hidden.push(tf.keep(x.clone()));
     });
     const normed = rmsNorm(x, dec.norm, dec.config.rmsNormEps);

@@ -116,6 +116,19 @@ export class PaliGemmaForConditionalGeneration implements TrainableModel {
     this.params.delete(name);
   }
 
+  /**
+   * Gradient checkpointing for every vision and decoder layer (HF `gradient_checkpointing_enable()`): training
+   * keeps one layer's activations at a time and recomputes each layer in the backward pass. Gradients are unchanged.
+   */
+  gradientCheckpointingEnable(enabled = true): void {
+    this.modules.visionTower.gradientCheckpointing = enabled;
+    this.modules.languageModel.gradientCheckpointing = enabled;
+  }
+
+  get isGradientCheckpointing(): boolean {
+    return this.modules.languageModel.gradientCheckpointing ?? false;
+  }
+
   /** The parameters an optimizer should update: those whose `trainable` flag is set (freezing clears it). */
   trainableParameters(): Map<string, tf.Variable> {
     return new Map([...this.params].filter(([, v]) => v.trainable));

@@ -8,6 +8,7 @@ import type { SiglipVisionConfig } from "../config/types.js";
 import { Linear, type LinearLayer } from "./linear.js";
 import { geluTanh, layerNorm } from "../ops/elementwise.js";
 import { groupedQueryAttention } from "../ops/attention.js";
+import { checkpoint, variablesOf } from "../ops/checkpoint.js";
 
 export interface LayerNormParams {
   gamma: tf.Variable;
@@ -31,6 +32,8 @@ export interface SiglipTower {
   positionEmbedding: tf.Variable; // float32[N, D]
   layers: SiglipLayer[];
   postLayerNorm: LayerNormParams;
+  /** Recompute each layer in the backward pass instead of keeping its activations (training only). */
+  gradientCheckpointing?: boolean;
 }
 
 /**
@@ -93,7 +96,9 @@ export function siglipVisionTower(tower: SiglipTower, pixelValues: tf.Tensor, ke
     let x = siglipEmbeddings(tower, pixelValues);
     if (keepHidden) hidden.push(tf.keep(x.clone()));
     for (const layer of tower.layers) {
-      x = siglipEncoderLayer(layer, x, tower.config);
+      x = tower.gradientCheckpointing
+        ? checkpoint((h) => siglipEncoderLayer(layer, h, tower.config), x, [], variablesOf(layer))
+        : siglipEncoderLayer(layer, x, tower.config);
       if (keepHidden) hidden.push(tf.keep(x.clone()));
     }
     const pl = tower.postLayerNorm;
