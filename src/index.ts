@@ -50,3 +50,5 @@ export { constrainedProcessor, TokenTable, type Grammar, type Vocabulary } from 
 export { jsonGrammar, inferJsonSchema, type JsonSchema } from "./generate/constrained-json.js";
 export { detectionGrammar, classesFromPrompt } from "./generate/constrained-detection.js";
 export { evaluateModel, type EvaluationReport, type ReportRow } from "./generate/evaluate.js";
+export * from "./lora/index.js";
+export * from "./quant/index.js";
