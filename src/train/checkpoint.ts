@@ -1,0 +1,120 @@
+/**
+ * Checkpoint directories in `outputDir`, HF layout: `checkpoint-<global step>/`. A checkpoint is written into a
+ * temporary sibling (`tmp-checkpoint-<step>-<pid>`) and renamed into place only when complete, so a crash (even
+ * SIGKILL) mid-write never leaves a partial `checkpoint-N`; leftovers of killed writers are removed by the next
+ * run. Rotation keeps the newest `saveTotalLimit` checkpoints and never deletes the best one.
+ *
+ *     const dir = await writeCheckpointAtomically("out", 120, async (tmp) => { await writeFile(join(tmp, "x"), "…"); });
+ *     await lastCheckpoint("out");                       // "out/checkpoint-120"
+ *     await rotateCheckpoints("out", { limit: 2, keep: bestDir });
+ */
+import { mkdir, readdir, rename, rm, stat } from "node:fs/promises";
+import { basename, join, resolve } from "node:path";
+
+export const CHECKPOINT_PREFIX = "checkpoint";
+const TMP_PREFIX = `tmp-${CHECKPOINT_PREFIX}-`;
+const OLD_PREFIX = `old-${CHECKPOINT_PREFIX}-`;
+const CHECKPOINT_RE = /^checkpoint-(\d+)$/;
+
+export interface CheckpointEntry {
+  step: number;
+  path: string;
+}
+
+export function checkpointDir(outputDir: string, step: number): string {
+  return join(outputDir, `${CHECKPOINT_PREFIX}-${step}`);
+}
+
+/** Complete checkpoints in `outputDir`, oldest (lowest step) first; [] when the directory does not exist. */
+export async function listCheckpoints(outputDir: string): Promise<CheckpointEntry[]> {
+  let names: string[];
+  try {
+    names = await readdir(outputDir);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return [];
+    throw e;
+  }
+  const out: CheckpointEntry[] = [];
+  for (const name of names) {
+    const m = CHECKPOINT_RE.exec(name);
+    if (m && (await stat(join(outputDir, name))).isDirectory()) out.push({ step: Number(m[1]), path: join(outputDir, name) });
+  }
+  return out.sort((a, b) => a.step - b.step);
+}
+
+/** The newest checkpoint in `outputDir` (HF `get_last_checkpoint`), or null. */
+export async function lastCheckpoint(outputDir: string): Promise<string | null> {
+  const all = await listCheckpoints(outputDir);
+  return all.length ? all[all.length - 1]!.path : null;
+}
+
+/** Names of temporary/partial checkpoint directories in `outputDir` (what a killed writer leaves behind). */
+export async function partialCheckpoints(outputDir: string): Promise<string[]> {
+  try {
+    return (await readdir(outputDir)).filter((n) => n.startsWith(TMP_PREFIX) || n.startsWith(OLD_PREFIX));
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return [];
+    throw e;
+  }
+}
+
+/** Delete leftovers of interrupted checkpoint writes. Returns the removed paths. */
+export async function removePartialCheckpoints(outputDir: string): Promise<string[]> {
+  const gone = (await partialCheckpoints(outputDir)).map((n) => join(outputDir, n));
+  for (const p of gone) await rm(p, { recursive: true, force: true });
+  return gone;
+}
+
+/**
+ * Write `checkpoint-<step>` through a temporary directory: `fill(tmpDir)` writes every file, then the directory
+ * is renamed into place (an existing checkpoint of the same step is replaced). Returns the final path.
+ */
+export async function writeCheckpointAtomically(outputDir: string, step: number, fill: (tmpDir: string) => Promise<void>): Promise<string> {
+  await mkdir(outputDir, { recursive: true });
+  const tmp = join(outputDir, `${TMP_PREFIX}${step}-${process.pid}`);
+  await rm(tmp, { recursive: true, force: true });
+  await mkdir(tmp);
+  try {
+    await fill(tmp);
+  } catch (e) {
+    await rm(tmp, { recursive: true, force: true });
+    throw e;
+  }
+  const final = checkpointDir(outputDir, step);
+  const exists = await stat(final).then(() => true, () => false);
+  if (exists) {
+    const old = join(outputDir, `${OLD_PREFIX}${step}-${process.pid}`);
+    await rename(final, old);
+    await rename(tmp, final);
+    await rm(old, { recursive: true, force: true });
+  } else {
+    await rename(tmp, final);
+  }
+  return final;
+}
+
+/**
+ * Delete the oldest checkpoints beyond `limit` (HF `_rotate_checkpoints`). `keep` (the best checkpoint, with
+ * loadBestModelAtEnd) is never deleted; with limit 1 and a best that is not the newest, two are kept, as in HF.
+ * Returns the deleted paths.
+ */
+export async function rotateCheckpoints(outputDir: string, o: { limit: number | null; keep?: string | null }): Promise<string[]> {
+  if (o.limit === null || o.limit <= 0) return [];
+  const all = await listCheckpoints(outputDir);
+  const keep = o.keep ? resolve(o.keep) : null;
+  const newest = all.length ? resolve(all[all.length - 1]!.path) : null;
+  let limit = o.limit;
+  if (limit === 1 && keep !== null && keep !== newest && all.some((c) => resolve(c.path) === keep)) limit = 2;
+  const excess = all.length - limit;
+  if (excess <= 0) return [];
+  const deletable = all.filter((c) => resolve(c.path) !== keep);
+  const gone = deletable.slice(0, excess).map((c) => c.path);
+  for (const p of gone) await rm(p, { recursive: true, force: true });
+  return gone;
+}
+
+/** `checkpoint-120` → 120 (null for other names). */
+export function checkpointStep(path: string): number | null {
+  const m = CHECKPOINT_RE.exec(basename(path));
+  return m ? Number(m[1]) : null;
+}

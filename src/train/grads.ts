@@ -1,0 +1,83 @@
+/**
+ * Gradient bookkeeping of one optimizer step: summing micro-batch gradients (gradient accumulation) and clipping
+ * by the global L2 norm exactly as `torch.nn.utils.clip_grad_norm_` does:
+ *
+ *     total = ‖(‖g₁‖₂, …, ‖gₙ‖₂)‖₂
+ *     g ← g · min(1, maxNorm / (total + 1e-6))
+ *
+ *     const acc = new GradAccumulator();
+ *     acc.add(grads);                // each micro-batch (takes ownership of the tensors)
+ *     const norm = acc.clip(1.0);    // returns the norm before clipping (what HF logs as grad_norm)
+ *     acc.take();                    // Map<name, tf.Tensor>, then dispose them
+ */
+import { tf } from "../tf.js";
+
+/** Global L2 norm of a set of tensors, read to the host (float32 reductions, float64 final sqrt). */
+export function globalNorm(tensors: Iterable<tf.Tensor>): number {
+  const squares = tf.tidy(() => {
+    const parts = [...tensors].map((g) => tf.sum(tf.square(tf.norm(g))));
+    return parts.length ? tf.addN(parts) : tf.scalar(0);
+  });
+  const s = squares.dataSync()[0]!;
+  squares.dispose();
+  return Math.sqrt(s);
+}
+
+export class GradAccumulator {
+  private grads: Map<string, tf.Tensor> | null = null;
+  /** Micro-batches added since the last take(). */
+  count = 0;
+
+  /** Add one micro-batch's gradients; takes ownership of (disposes) the given tensors. */
+  add(grads: Record<string, tf.Tensor> | Map<string, tf.Tensor>): void {
+    const entries = grads instanceof Map ? [...grads] : Object.entries(grads);
+    if (this.grads === null) {
+      this.grads = new Map(entries);
+    } else {
+      for (const [name, g] of entries) {
+        const prev = this.grads.get(name);
+        if (!prev) throw new Error(`GradAccumulator: gradient for ${name} appeared mid-accumulation`);
+        this.grads.set(name, tf.add(prev, g));
+        prev.dispose();
+        g.dispose();
+      }
+    }
+    this.count++;
+  }
+
+  /** The accumulated gradients' global norm. */
+  norm(): number {
+    return this.grads ? globalNorm(this.grads.values()) : 0;
+  }
+
+  /**
+   * Scale so the global norm is at most `maxNorm` (no-op when `maxNorm` ≤ 0). Returns the norm before clipping.
+   */
+  clip(maxNorm: number): number {
+    const total = this.norm();
+    if (!(maxNorm > 0) || !this.grads) return total;
+    const coef = Math.fround(maxNorm) / Math.fround(total + 1e-6); // torch computes clip_coef in float32
+    if (coef < 1) {
+      for (const [name, g] of this.grads) {
+        this.grads.set(name, tf.mul(g, coef));
+        g.dispose();
+      }
+    }
+    return total;
+  }
+
+  /** Hand over the gradients (the caller disposes them) and reset. */
+  take(): Map<string, tf.Tensor> {
+    const g = this.grads ?? new Map<string, tf.Tensor>();
+    this.grads = null;
+    this.count = 0;
+    return g;
+  }
+
+  /** Drop whatever was accumulated. */
+  dispose(): void {
+    if (this.grads) for (const g of this.grads.values()) g.dispose();
+    this.grads = null;
+    this.count = 0;
+  }
+}

@@ -1,0 +1,228 @@
+/**
+ * What a checkpoint holds besides the model files (`model.savePretrained(dir)`: HF safetensors for the base model,
+ * a PEFT adapter for a PeftModel), and reading it back:
+ *
+ *   trainer_state.json         HF-shaped: global_step, epoch, max_steps, log_history, best_metric, best_model_checkpoint…
+ *                              plus our resume block (`paligemma_ts`: data order, RNG, loss sums, early stopping)
+ *   optimizer.safetensors      AdamW moments `exp_avg.<param>` / `exp_avg_sq.<param>` (internal layout), step in metadata
+ *   scheduler.json             the schedule and the steps taken
+ *   rng_state.json             the trainer RNG's state (four uint32 words)
+ *   training_args.json         the TrainingArguments (camelCase)
+ *   trainable_params.safetensors   (models other than the base model) the trainable variables, internal layout, so
+ *                              a resume restores exactly what the optimizer updates whatever the adapter format
+ *
+ *     await saveTrainingState(tmpDir, snapshot);
+ *     const s = await loadTrainingState("out/checkpoint-20");
+ */
+import { readFile, stat, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { tf } from "../tf.js";
+import { SafetensorsCheckpoint, SafetensorsFile } from "../io/safetensors.js";
+import { saveSafetensors, type TensorToWrite } from "../io/safetensors-write.js";
+import { paliGemmaParamSpecs, toInternalLayout } from "../io/keymap.js";
+import { PaliGemmaForConditionalGeneration } from "../model/paligemma.js";
+import type { TrainableModel } from "../model/trainable.js";
+import type { AdamWState } from "./adamw.js";
+import type { ScheduleSpec } from "./schedule.js";
+import { TrainingError } from "./errors.js";
+
+export const TRAINER_STATE_FILE = "trainer_state.json";
+export const OPTIMIZER_FILE = "optimizer.safetensors";
+export const SCHEDULER_FILE = "scheduler.json";
+export const RNG_FILE = "rng_state.json";
+export const ARGS_FILE = "training_args.json";
+export const TRAINABLE_FILE = "trainable_params.safetensors";
+
+/** Where the data order stands: everything needed to continue the same sequence of micro-batches. */
+export interface DataPosition {
+  /** 0-based epoch being trained. */
+  epoch: number;
+  /** Micro-batches of that epoch already consumed (at an optimizer-step boundary). */
+  position: number;
+  dataSeed: number;
+  datasetLength: number;
+  batchSize: number;
+}
+
+/** The Trainer's bookkeeping (HF `TrainerState` + resume fields). */
+export interface TrainerStateData {
+  globalStep: number;
+  epoch: number;
+  maxSteps: number;
+  numTrainEpochs: number;
+  loggingSteps: number;
+  evalSteps: number;
+  saveSteps: number;
+  trainBatchSize: number;
+  logHistory: Record<string, number>[];
+  bestMetric: number | null;
+  bestModelCheckpoint: string | null;
+  data: DataPosition;
+  /** Sum of micro-batch losses / accumulation steps since the last log, and steps since then. */
+  lossSinceLog: number;
+  stepsSinceLog: number;
+  earlyStoppingCounter: number;
+}
+
+export interface TrainingSnapshot {
+  state: TrainerStateData;
+  optimizer: AdamWState;
+  schedule: ScheduleSpec & { stepsTaken: number };
+  rng: number[];
+  args: object;
+}
+
+/** HF's trainer_state.json keys (snake_case), with our resume fields under `paligemma_ts`. */
+function stateToJson(s: TrainerStateData): object {
+  return {
+    best_metric: s.bestMetric,
+    best_model_checkpoint: s.bestModelCheckpoint,
+    epoch: s.epoch,
+    eval_steps: s.evalSteps,
+    global_step: s.globalStep,
+    is_hyper_param_search: false,
+    is_local_process_zero: true,
+    is_world_process_zero: true,
+    log_history: s.logHistory,
+    logging_steps: s.loggingSteps,
+    max_steps: s.maxSteps,
+    num_input_tokens_seen: 0,
+    num_train_epochs: s.numTrainEpochs,
+    save_steps: s.saveSteps,
+    stateful_callbacks: {},
+    total_flos: 0,
+    train_batch_size: s.trainBatchSize,
+    trial_name: null,
+    trial_params: null,
+    paligemma_ts: {
+      data: s.data,
+      loss_since_log: s.lossSinceLog,
+      steps_since_log: s.stepsSinceLog,
+      early_stopping_counter: s.earlyStoppingCounter,
+    },
+  };
+}
+
+function stateFromJson(j: any, file: string): TrainerStateData {
+  const ours = j?.paligemma_ts;
+  if (typeof j?.global_step !== "number" || !ours?.data) {
+    throw new TrainingError(`${file}: not a paligemma-ts trainer state (no global_step / paligemma_ts.data); resume from a checkpoint this Trainer wrote`);
+  }
+  return {
+    globalStep: j.global_step,
+    epoch: j.epoch,
+    maxSteps: j.max_steps,
+    numTrainEpochs: j.num_train_epochs,
+    loggingSteps: j.logging_steps,
+    evalSteps: j.eval_steps,
+    saveSteps: j.save_steps,
+    trainBatchSize: j.train_batch_size,
+    logHistory: j.log_history ?? [],
+    bestMetric: j.best_metric ?? null,
+    bestModelCheckpoint: j.best_model_checkpoint ?? null,
+    data: ours.data,
+    lossSinceLog: ours.loss_since_log ?? 0,
+    stepsSinceLog: ours.steps_since_log ?? 0,
+    earlyStoppingCounter: ours.early_stopping_counter ?? 0,
+  };
+}
+
+/** Write everything but the model files into `dir`. */
+export async function saveTrainingState(dir: string, snap: TrainingSnapshot): Promise<void> {
+  const tensors: Record<string, TensorToWrite> = {};
+  for (const [name, h] of snap.optimizer.expAvg) tensors[`exp_avg.${name}`] = { dtype: "F32", shape: h.shape, data: h.data };
+  for (const [name, h] of snap.optimizer.expAvgSq) tensors[`exp_avg_sq.${name}`] = { dtype: "F32", shape: h.shape, data: h.data };
+  await saveSafetensors(join(dir, OPTIMIZER_FILE), tensors, { format: "pt", step: String(snap.optimizer.step) });
+  const json = (o: unknown) => JSON.stringify(o, null, 2) + "\n";
+  await writeFile(join(dir, SCHEDULER_FILE), json(snap.schedule));
+  await writeFile(join(dir, RNG_FILE), json({ trainer: snap.rng }));
+  await writeFile(join(dir, ARGS_FILE), json(snap.args));
+  await writeFile(join(dir, TRAINER_STATE_FILE), json(stateToJson(snap.state)));
+}
+
+async function readJson(path: string): Promise<any> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf-8");
+  } catch (e) {
+    throw new TrainingError(`${path}: cannot be read (${(e as Error).message}); is this a complete checkpoint directory?`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new TrainingError(`${path}: invalid JSON (${(e as Error).message})`);
+  }
+}
+
+/** Read what {@link saveTrainingState} wrote. */
+export async function loadTrainingState(dir: string): Promise<Omit<TrainingSnapshot, "args">> {
+  const state = stateFromJson(await readJson(join(dir, TRAINER_STATE_FILE)), join(dir, TRAINER_STATE_FILE));
+  const schedule = await readJson(join(dir, SCHEDULER_FILE));
+  const rng = (await readJson(join(dir, RNG_FILE))).trainer as number[];
+  const file = await SafetensorsFile.open(join(dir, OPTIMIZER_FILE));
+  try {
+    const expAvg = new Map<string, { shape: number[]; data: Float32Array }>();
+    const expAvgSq = new Map<string, { shape: number[]; data: Float32Array }>();
+    for (const key of file.keys()) {
+      const h = await file.read(key);
+      const [map, name] = key.startsWith("exp_avg_sq.") ? [expAvgSq, key.slice(11)] : [expAvg, key.slice(8)];
+      map.set(name, { shape: h.shape, data: h.data as Float32Array });
+    }
+    return { state, schedule, rng, optimizer: { step: Number(file.metadata["step"] ?? state.globalStep), expAvg, expAvgSq } };
+  } finally {
+    await file.close();
+  }
+}
+
+/** Write the model's own files (`savePretrained`) and, for wrapped models, the trainable variables. */
+export async function saveModelWeights(model: TrainableModel, dir: string): Promise<void> {
+  await model.savePretrained(dir);
+  if (model instanceof PaliGemmaForConditionalGeneration) return; // its HF checkpoint restores every parameter
+  const tensors: Record<string, TensorToWrite> = {};
+  for (const [name, v] of model.trainableParameters()) tensors[name] = { dtype: "F32", shape: v.shape.slice(), data: (await v.data()) as Float32Array };
+  await saveSafetensors(join(dir, TRAINABLE_FILE), tensors, { format: "paligemma-ts" });
+}
+
+/**
+ * Put a checkpoint's trainable weights back into `model`'s variables: from `trainable_params.safetensors` when
+ * present, else from the HF checkpoint through the keymap (base model: full fine-tune or freezing).
+ */
+export async function restoreModelWeights(model: TrainableModel, dir: string): Promise<void> {
+  const trainable = model.trainableParameters();
+  const own = join(dir, TRAINABLE_FILE);
+  if (await stat(own).then(() => true, () => false)) {
+    const file = await SafetensorsFile.open(own);
+    try {
+      for (const [name, v] of trainable) {
+        if (!file.keys().includes(name)) throw new TrainingError(`${own}: no tensor ${name}; the checkpoint was written for a model with other trainable parameters`);
+        const h = await file.read(name);
+        assignHost(v, h.data as Float32Array, h.shape, `${own}: ${name}`);
+      }
+    } finally {
+      await file.close();
+    }
+    return;
+  }
+  if (!(model instanceof PaliGemmaForConditionalGeneration)) {
+    throw new TrainingError(`${dir}: has no ${TRAINABLE_FILE}, which a wrapped (LoRA/quantized) model needs to resume`);
+  }
+  const specs = new Map(paliGemmaParamSpecs(model.config).map((s) => [s.name, s]));
+  const ckpt = await SafetensorsCheckpoint.open(dir);
+  try {
+    for (const [name, v] of trainable) {
+      const spec = specs.get(name);
+      if (!spec) throw new TrainingError(`restore: trainable parameter ${name} is not in the PaliGemma keymap`);
+      const h = await ckpt.read(name);
+      assignHost(v, toInternalLayout(spec, h.data as Float32Array), h.shape, `${dir}: ${name}`);
+    }
+  } finally {
+    await ckpt.close();
+  }
+}
+
+function assignHost(v: tf.Variable, data: Float32Array, shape: readonly number[], what: string): void {
+  if (data.length !== v.size || shape.reduce((n, d) => n * d, 1) !== v.size) {
+    throw new TrainingError(`${what}: saved shape [${shape}] (${data.length} values) does not fit the parameter's shape [${v.shape}]`);
+  }
+  tf.tidy(() => v.assign(tf.tensor(data, v.shape, "float32")));
+}

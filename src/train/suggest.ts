@@ -1,0 +1,50 @@
+/**
+ * "Did you mean …?" for option objects: the nearest valid name to a mistyped one (Levenshtein distance), with
+ * snake_case and case slips recognised first, so a Python user's `learning_rate` gets `learningRate`.
+ *
+ *     nearestName("learning_rate", ["learningRate", "seed"]);   // "learningRate"
+ *     nearestName("warmupStep", ["warmupSteps", "seed"]);       // "warmupSteps"
+ */
+
+/** Edit distance (insertions, deletions, substitutions; each costs 1). */
+export function levenshtein(a: string, b: string): number {
+  if (a === b) return 0;
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) {
+      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    prev = cur;
+  }
+  return prev[b.length]!;
+}
+
+/** `learning_rate` → `learningRate` (already-camel names pass through). */
+export function snakeToCamel(name: string): string {
+  return name.replace(/_+([a-zA-Z0-9])/g, (_, c: string) => c.toUpperCase());
+}
+
+/** Lower-case without separators: the spelling-insensitive key two names are compared by first. */
+function fold(name: string): string {
+  return name.replace(/[_\-\s]/g, "").toLowerCase();
+}
+
+/**
+ * The valid name closest to `name`, or undefined when nothing is reasonably close (distance over a third of the
+ * longer name). Exact matches after snake→camel conversion or case/underscore folding win outright.
+ */
+export function nearestName(name: string, valid: readonly string[]): string | undefined {
+  const camel = snakeToCamel(name);
+  if (valid.includes(camel)) return camel;
+  const folded = fold(name);
+  const sameFold = valid.find((v) => fold(v) === folded);
+  if (sameFold) return sameFold;
+  let best: string | undefined;
+  let bestD = Infinity;
+  for (const v of valid) {
+    const d = levenshtein(folded, fold(v));
+    if (d < bestD) (best = v), (bestD = d);
+  }
+  return best !== undefined && bestD <= Math.max(2, Math.ceil(Math.max(folded.length, fold(best).length) / 3)) ? best : undefined;
+}

@@ -1,0 +1,411 @@
+/**
+ * `Trainer`: the training loop of HF `transformers.Trainer` (4.47) for a PaliGemma model in TF.js: AdamW over the
+ * model's trainable variables, gradient accumulation, global-norm clipping, a per-optimizer-step LR schedule,
+ * logging / evaluation / checkpointing by strategy, best-model tracking, early stopping, exact resume.
+ * It emits events (events.ts) and never displays anything.
+ *
+ *     const trainer = new Trainer({ model, args: { outputDir: "out", learningRate: 2e-5, gradientAccumulationSteps: 16 },
+ *       trainDataset, evalDataset, collator: processor, callbacks: [{ onLog: (e) => console.log(e) }] });
+ *     await trainer.train();                              // or train({ resumeFromCheckpoint: true })
+ *     const metrics = await trainer.evaluate();           // { eval_loss, … }
+ *
+ * Loss under accumulation (HF 4.47 for PaliGemma, whose forward takes no `num_items_in_batch`): every micro-batch
+ * loss is a mean over its own label tokens and is divided by `gradientAccumulationSteps` before backward, so an
+ * optimizer step uses  g = Σᵢ ∇ meanLossᵢ / GA  (the mean of micro-batch means; it equals the large-batch gradient
+ * when the micro-batches hold equally many label tokens). An epoch's last, shorter accumulation is still ÷ GA (HF).
+ */
+import { tf } from "../tf.js";
+import type { Collator, Example, ExampleDataset, ModelBatch } from "../data/types.js";
+import type { TrainableModel } from "../model/trainable.js";
+import { TrainingArguments, type TrainingArgumentsInit } from "./arguments.js";
+import { AdamW } from "./adamw.js";
+import { GradAccumulator } from "./grads.js";
+import { learningRateAt, type ScheduleSpec } from "./schedule.js";
+import { Rng, epochOrder, microBatches } from "./data-order.js";
+import { EventBus, type EventChannel, type TrainerCallback, type TrainerControl, type TrainerEvent, type TrainOutputMetrics } from "./events.js";
+import { checkpointDir, lastCheckpoint, removePartialCheckpoints, rotateCheckpoints, writeCheckpointAtomically } from "./checkpoint.js";
+import { loadTrainingState, restoreModelWeights, saveModelWeights, saveTrainingState, type TrainerStateData } from "./state.js";
+import { disposeBatch, evalLoss, predictDataset, type ComputeMetrics, type EvalPrediction } from "./evaluate.js";
+import { NonFiniteLossError, TrainingError } from "./errors.js";
+
+export interface TrainerInit {
+  model: TrainableModel;
+  args?: TrainingArguments | TrainingArgumentsInit;
+  trainDataset?: ExampleDataset;
+  evalDataset?: ExampleDataset;
+  /** Examples → model batch (the PaliGemmaProcessor). `processor` is accepted as its alias. */
+  collator?: Collator;
+  processor?: Collator;
+  computeMetrics?: ComputeMetrics;
+  callbacks?: TrainerCallback[];
+  /**
+   * "shuffle" (default): a new permutation each epoch, seeded by (dataSeed, epoch). "sequential": dataset order,
+   * as HF does after overriding `_get_train_sampler` with a SequentialSampler (fixed-order experiments, parity).
+   */
+  trainDataOrder?: "shuffle" | "sequential";
+}
+
+/**
+ * Optional model hook for randomness inside the forward (e.g. LoRA dropout): called before every micro-batch with
+ * a seed drawn from the trainer's RNG, whose state checkpoints save, so resumed runs draw the same masks.
+ */
+export interface SeedableModel {
+  setTrainingSeed(seed: number): void;
+}
+
+/** Optional model hook for train/eval behaviour (PeftModel: LoRA dropout on/off; torch `model.train()`/`eval()`). */
+export interface ModeSwitchingModel {
+  train(mode?: boolean): unknown;
+  eval(): unknown;
+}
+
+/** Put `model` in training or inference mode when it has such modes (the base model has none). */
+export function setTrainingMode(model: object, training: boolean): void {
+  const m = model as Partial<ModeSwitchingModel>;
+  if (typeof m.train === "function" && typeof m.eval === "function") (training ? m.train.call(model, true) : m.eval.call(model));
+}
+
+/** Optional model method: the training loss alone, cheaper than `forward` (logits only where labels are kept). */
+export interface LossComputingModel {
+  computeLoss(inputs: ModelBatch): tf.Scalar;
+}
+
+/** The scalar training loss of a batch: `model.computeLoss` when the model has it, else `forward(batch).loss`. */
+export function trainingLoss(model: TrainableModel, batch: ModelBatch): tf.Scalar {
+  const m = model as Partial<LossComputingModel> & TrainableModel;
+  if (typeof m.computeLoss === "function") return m.computeLoss(batch);
+  const out = model.forward(batch);
+  out.logits.dispose();
+  return out.loss as tf.Scalar;
+}
+
+export interface TrainOptions {
+  /** true: the newest `checkpoint-N` in outputDir; a string: that checkpoint directory. */
+  resumeFromCheckpoint?: boolean | string;
+}
+
+export interface TrainOutput {
+  globalStep: number;
+  trainingLoss: number;
+  metrics: TrainOutputMetrics;
+}
+
+export class Trainer {
+  readonly model: TrainableModel;
+  readonly args: TrainingArguments;
+  readonly trainDataset?: ExampleDataset;
+  readonly evalDataset?: ExampleDataset;
+  readonly collator: Collator;
+  readonly computeMetrics?: ComputeMetrics;
+  readonly trainDataOrder: "shuffle" | "sequential";
+  private readonly bus: EventBus;
+  private readonly control: TrainerControl = { shouldTrainingStop: false };
+  /** The trainer's RNG (model randomness via {@link SeedableModel}); its state is saved in checkpoints. */
+  readonly rng: Rng;
+  private state: TrainerStateData | null = null;
+
+  constructor(init: TrainerInit) {
+    if (!init.model) throw new TrainingError("Trainer: `model` is required");
+    this.model = init.model;
+    this.args = init.args instanceof TrainingArguments ? init.args : new TrainingArguments(init.args ?? {});
+    const collator = init.collator ?? init.processor;
+    if (!collator || typeof collator.collate !== "function") {
+      throw new TrainingError("Trainer: pass `collator` (or `processor`): an object with collate(examples) → ModelBatch, e.g. a PaliGemmaProcessor");
+    }
+    this.collator = collator;
+    this.trainDataset = init.trainDataset;
+    this.evalDataset = init.evalDataset;
+    this.computeMetrics = init.computeMetrics;
+    this.trainDataOrder = init.trainDataOrder ?? "shuffle";
+    if (this.trainDataOrder !== "shuffle" && this.trainDataOrder !== "sequential") {
+      throw new TrainingError(`Trainer: trainDataOrder must be "shuffle" or "sequential", got ${JSON.stringify(this.trainDataOrder)}`);
+    }
+    if (this.args.evalStrategy !== "no" && !this.evalDataset) {
+      throw new TrainingError(`Trainer: evalStrategy is "${this.args.evalStrategy}" but no evalDataset was given; pass evalDataset or set evalStrategy "no"`);
+    }
+    this.bus = new EventBus(init.callbacks ?? []);
+    this.rng = new Rng(this.args.seed);
+  }
+
+  /** An async iterator over the events of the next (or the running) `train()`; it ends when training ends. */
+  events(): EventChannel<TrainerEvent> {
+    return this.bus.subscribe();
+  }
+
+  /** HF `TrainerState` of the last/running training (null before train()). */
+  get trainerState(): Readonly<TrainerStateData> | null {
+    return this.state;
+  }
+
+  /** Train; resolves when done, rejects (e.g. {@link NonFiniteLossError}) when training cannot go on. */
+  async train(options: TrainOptions = {}): Promise<TrainOutput> {
+    try {
+      const out = await this.trainLoop(options);
+      this.bus.finish();
+      return out;
+    } catch (e) {
+      try {
+        const st = this.state;
+        await this.bus.emit("trainEnd", { globalStep: st?.globalStep ?? 0, status: "failed", message: (e as Error).message ?? String(e),
+          metrics: null, bestModelCheckpoint: st?.bestModelCheckpoint ?? null }, this.control);
+      } finally {
+        this.bus.finish(e);
+      }
+      throw e;
+    }
+  }
+
+  private async trainLoop(options: TrainOptions): Promise<TrainOutput> {
+    const args = this.args;
+    const dataset = this.trainDataset;
+    if (!dataset || dataset.length === 0) throw new TrainingError("Trainer.train: trainDataset is missing or empty");
+    const GA = args.gradientAccumulationSteps;
+    const batchesPerEpoch = microBatches(Array.from({ length: dataset.length }, (_, i) => i), args.perDeviceTrainBatchSize, args.dataloaderDropLast).length;
+    if (batchesPerEpoch === 0) throw new TrainingError(`Trainer.train: ${dataset.length} examples make no full batch of ${args.perDeviceTrainBatchSize} with dataloaderDropLast`);
+    // HF 4.47 `_inner_training_loop`: steps and epochs.
+    const updatesPerEpoch = Math.max(Math.floor(batchesPerEpoch / GA), 1);
+    const maxSteps = args.maxSteps > 0 ? args.maxSteps : Math.ceil(args.numTrainEpochs * updatesPerEpoch);
+    const numEpochs = args.maxSteps > 0 ? Math.ceil(args.maxSteps / updatesPerEpoch) : Math.ceil(args.numTrainEpochs);
+    const schedule: ScheduleSpec = { type: args.lrSchedulerType, baseLr: args.learningRate, warmupSteps: args.warmupStepsFor(maxSteps), totalSteps: maxSteps };
+
+    const params = this.model.trainableParameters();
+    const optimizer = new AdamW(params, { beta1: args.adamBeta1, beta2: args.adamBeta2, eps: args.adamEpsilon, weightDecay: args.weightDecay });
+    const byVarName = new Map([...params].map(([name, v]) => [v.name, name]));
+    const varList = [...params.values()];
+    const acc = new GradAccumulator();
+    let resumedFrom: string | null = null;
+    let state: TrainerStateData = {
+      globalStep: 0, epoch: 0, maxSteps, numTrainEpochs: numEpochs, loggingSteps: args.loggingSteps, evalSteps: args.evalSteps,
+      saveSteps: args.saveSteps, trainBatchSize: args.perDeviceTrainBatchSize, logHistory: [], bestMetric: null, bestModelCheckpoint: null,
+      data: { epoch: 0, position: 0, dataSeed: args.dataSeed, datasetLength: dataset.length, batchSize: args.perDeviceTrainBatchSize },
+      lossSinceLog: 0, stepsSinceLog: 0, earlyStoppingCounter: 0,
+    };
+    try {
+      await removePartialCheckpoints(args.outputDir);
+      if (options.resumeFromCheckpoint) {
+        resumedFrom = options.resumeFromCheckpoint === true ? await lastCheckpoint(args.outputDir) : options.resumeFromCheckpoint;
+        if (!resumedFrom) throw new TrainingError(`resumeFromCheckpoint: no checkpoint-N directory in ${args.outputDir}; train without resuming, or pass a checkpoint path`);
+        state = await this.resume(resumedFrom, state, optimizer);
+      }
+      this.state = state;
+      this.control.shouldTrainingStop = false;
+      await this.bus.emit("trainBegin", { maxSteps, numEpochs, globalStep: state.globalStep, trainableParameters: varList.reduce((n, v) => n + v.size, 0), resumedFrom }, this.control);
+
+      const started = performance.now();
+      const startStep = state.globalStep;
+      let lossThisRun = 0;
+      let lastLogTime = performance.now();
+      let samplesSinceLog = 0;
+      let lastGradNorm = NaN;
+      let lastLr = learningRateAt(schedule, state.globalStep);
+      let samplesThisRun = 0;
+      const seeded = typeof (this.model as Partial<SeedableModel>).setTrainingSeed === "function" ? (this.model as unknown as SeedableModel) : null;
+
+      for (let epoch = state.data.epoch; epoch < numEpochs && !this.control.shouldTrainingStop && state.globalStep < maxSteps; epoch++) {
+        const order = epochOrder(dataset.length, { seed: args.dataSeed, epoch, shuffle: this.trainDataOrder === "shuffle" });
+        const batches = microBatches(order, args.perDeviceTrainBatchSize, args.dataloaderDropLast);
+        const start = epoch === state.data.epoch ? state.data.position : 0;
+        if (start >= batches.length) continue; // resumed right at an epoch's end
+        await this.bus.emit("epochBegin", { epoch }, this.control);
+        let stepLoss = 0;
+        for (let b = start; b < batches.length; b++) {
+          if (acc.count === 0) await this.bus.emit("stepBegin", { step: state.globalStep + 1 }, this.control);
+          // 1. forward + backward of one micro-batch, loss ÷ GA (accelerate's backward), gradients summed
+          const examples: Example[] = await Promise.all(batches[b]!.map((i) => dataset.get(i)));
+          const batch = await this.collator.collate(examples);
+          if (!batch.labels) throw new TrainingError("Trainer: the collator returned a batch without labels; training batches need labels");
+          setTrainingMode(this.model, true); // HF training_step: model.train() (evaluation switches to eval())
+          if (seeded) seeded.setTrainingSeed(this.rng.nextUint32());
+          let value: tf.Scalar;
+          let grads: tf.NamedTensorMap;
+          try {
+            ({ value, grads } = tf.variableGrads(() => tf.div(trainingLoss(this.model, batch), GA) as tf.Scalar, varList));
+          } finally {
+            disposeBatch(batch);
+          }
+          const scaled = (await value.data())[0]!;
+          value.dispose();
+          const named = new Map(Object.entries(grads).map(([k, g]) => [byVarName.get(k)!, g]));
+          if (!Number.isFinite(scaled)) {
+            tf.dispose([...named.values()]);
+            acc.dispose();
+            throw new NonFiniteLossError(state.globalStep + 1, "loss", scaled * GA, await lastCheckpoint(args.outputDir), batches[b]);
+          }
+          acc.add(named);
+          stepLoss += scaled;
+          samplesSinceLog += examples.length;
+          samplesThisRun += examples.length;
+          if (acc.count < GA && b + 1 < batches.length) continue;
+
+          // 2. clip, check, update with this step's learning rate
+          const gradNorm = acc.clip(args.maxGradNorm);
+          if (!Number.isFinite(gradNorm)) {
+            acc.dispose();
+            throw new NonFiniteLossError(state.globalStep + 1, "gradient norm", gradNorm, await lastCheckpoint(args.outputDir));
+          }
+          const lr = learningRateAt(schedule, state.globalStep);
+          const g = acc.take();
+          optimizer.step(g, lr);
+          tf.dispose([...g.values()]);
+          state.globalStep++;
+          state.epoch = epoch + (b + 1) / batches.length;
+          state.data = { ...state.data, epoch, position: b + 1 };
+          state.lossSinceLog += stepLoss;
+          state.stepsSinceLog++;
+          lossThisRun += stepLoss;
+          lastGradNorm = gradNorm;
+          lastLr = learningRateAt(schedule, state.globalStep); // HF logs the scheduler's rate after stepping
+          await this.bus.emit("stepEnd", { step: state.globalStep, epoch: state.epoch, loss: stepLoss, learningRate: lr, gradNorm }, this.control);
+          stepLoss = 0;
+
+          // 3. log / evaluate / save by strategy (HF DefaultFlowCallback.on_step_end)
+          const s = state.globalStep;
+          const done = s >= maxSteps;
+          if (done) this.control.shouldTrainingStop = true;
+          const every = (strategy: string, n: number) => strategy === "steps" && s % n === 0;
+          const logNow = (args.loggingFirstStep && s === 1) || every(args.loggingStrategy, args.loggingSteps);
+          const evalNow = every(args.evalStrategy, args.evalSteps);
+          const saveNow = every(args.saveStrategy, args.saveSteps) || (done && args.saveStrategy !== "no");
+          const t = performance.now();
+          await this.logSaveEvaluate({ logNow, evalNow, saveNow }, { lastLr, lastGradNorm, samplesPerSecond: samplesSinceLog / ((t - lastLogTime) / 1000) }, optimizer, schedule);
+          if (logNow) (lastLogTime = performance.now()), (samplesSinceLog = 0);
+          if (this.control.shouldTrainingStop) break;
+        }
+        state.data = { ...state.data, epoch: epoch + 1, position: 0 };
+        await this.bus.emit("epochEnd", { epoch }, this.control);
+        const byEpoch = (strategy: string) => strategy === "epoch";
+        await this.logSaveEvaluate(
+          { logNow: byEpoch(args.loggingStrategy), evalNow: byEpoch(args.evalStrategy), saveNow: byEpoch(args.saveStrategy) },
+          { lastLr, lastGradNorm, samplesPerSecond: samplesSinceLog / ((performance.now() - lastLogTime) / 1000) }, optimizer, schedule,
+        );
+      }
+
+      if (args.loadBestModelAtEnd && state.bestModelCheckpoint) await restoreModelWeights(this.model, state.bestModelCheckpoint);
+      const runtime = (performance.now() - started) / 1000;
+      const stepsRun = state.globalStep - startStep;
+      const metrics: TrainOutputMetrics = {
+        trainRuntime: runtime,
+        trainSamplesPerSecond: samplesThisRun / runtime,
+        trainStepsPerSecond: stepsRun / runtime,
+        trainLoss: stepsRun ? lossThisRun / stepsRun : NaN,
+        epoch: state.epoch,
+      };
+      state.logHistory.push({ train_runtime: runtime, train_samples_per_second: metrics.trainSamplesPerSecond, train_steps_per_second: metrics.trainStepsPerSecond, train_loss: metrics.trainLoss, epoch: state.epoch, step: state.globalStep });
+      const status = state.globalStep < maxSteps ? "stopped" : "done";
+      await this.bus.emit("trainEnd", { globalStep: state.globalStep, status, metrics, bestModelCheckpoint: state.bestModelCheckpoint }, this.control);
+      return { globalStep: state.globalStep, trainingLoss: metrics.trainLoss, metrics };
+    } finally {
+      acc.dispose();
+      optimizer.dispose();
+    }
+  }
+
+  /** HF `_maybe_log_save_evaluate`: log, then evaluate (early stopping, best metric), then save + rotate. */
+  private async logSaveEvaluate(
+    what: { logNow: boolean; evalNow: boolean; saveNow: boolean },
+    info: { lastLr: number; lastGradNorm: number; samplesPerSecond: number },
+    optimizer: AdamW,
+    schedule: ScheduleSpec,
+  ): Promise<void> {
+    const state = this.state!;
+    const args = this.args;
+    if (what.logNow && state.stepsSinceLog > 0) {
+      const loss = state.lossSinceLog / state.stepsSinceLog;
+      state.logHistory.push({ loss, grad_norm: info.lastGradNorm, learning_rate: info.lastLr, epoch: state.epoch, step: state.globalStep });
+      state.lossSinceLog = 0;
+      state.stepsSinceLog = 0;
+      await this.bus.emit("log", { step: state.globalStep, epoch: state.epoch, loss, learningRate: info.lastLr, gradNorm: info.lastGradNorm, samplesPerSecond: info.samplesPerSecond }, this.control);
+    }
+    if (what.evalNow) {
+      const metrics = await this.evaluate();
+      if (args.metricForBestModel !== null) {
+        const key = args.metricForBestModel.startsWith("eval_") ? args.metricForBestModel : `eval_${args.metricForBestModel}`;
+        const value = metrics[key];
+        if (value === undefined) {
+          throw new TrainingError(`metricForBestModel: "${key}" is not among the evaluation metrics (${Object.keys(metrics).join(", ")}); change metricForBestModel or computeMetrics`);
+        }
+        const better = (a: number, b: number) => (args.greaterIsBetter ? a > b : a < b);
+        if (args.earlyStoppingPatience !== null) { // HF EarlyStoppingCallback.on_evaluate: against the previous best
+          const improved = state.bestMetric === null || (better(value, state.bestMetric) && Math.abs(value - state.bestMetric) > args.earlyStoppingThreshold);
+          state.earlyStoppingCounter = improved ? 0 : state.earlyStoppingCounter + 1;
+          if (state.earlyStoppingCounter >= args.earlyStoppingPatience) this.control.shouldTrainingStop = true;
+        }
+        if (state.bestMetric === null || better(value, state.bestMetric)) { // HF _determine_best_metric
+          state.bestMetric = value;
+          state.bestModelCheckpoint = checkpointDir(args.outputDir, state.globalStep);
+        }
+      }
+    }
+    if (what.saveNow) {
+      const dir = await writeCheckpointAtomically(args.outputDir, state.globalStep, async (tmp) => {
+        await saveModelWeights(this.model, tmp);
+        await saveTrainingState(tmp, {
+          state, optimizer: await optimizer.getState(), schedule: { ...schedule, stepsTaken: state.globalStep },
+          rng: this.rng.getState(), args: args.toJSON(),
+        });
+      });
+      await rotateCheckpoints(args.outputDir, { limit: args.saveTotalLimit, keep: args.loadBestModelAtEnd ? state.bestModelCheckpoint : null });
+      await this.bus.emit("save", { step: state.globalStep, checkpoint: dir }, this.control);
+    }
+  }
+
+  /** Restore weights, optimizer, RNG and data position from `dir`; checks the run is the same shape. */
+  private async resume(dir: string, fresh: TrainerStateData, optimizer: AdamW): Promise<TrainerStateData> {
+    const saved = await loadTrainingState(dir);
+    const d = saved.state.data;
+    const want = fresh.data;
+    if (d.datasetLength !== want.datasetLength || d.batchSize !== want.batchSize || d.dataSeed !== want.dataSeed) {
+      throw new TrainingError(
+        `${dir}: was trained with ${d.datasetLength} examples, batch size ${d.batchSize}, dataSeed ${d.dataSeed}; ` +
+          `now ${want.datasetLength}, ${want.batchSize}, ${want.dataSeed}. Resume with the same dataset and arguments, or start a new run.`,
+      );
+    }
+    await restoreModelWeights(this.model, dir);
+    optimizer.setState(saved.optimizer);
+    this.rng.setState(saved.rng);
+    return { ...saved.state, maxSteps: fresh.maxSteps, numTrainEpochs: fresh.numTrainEpochs };
+  }
+
+  /**
+   * Evaluate on the whole eval split: `eval_loss` (teacher forcing, batch means weighted by batch size, as HF),
+   * plus `computeMetrics` over generated answers when given (keys prefixed `eval_`), and timings.
+   */
+  async evaluate(o: { dataset?: ExampleDataset; metricKeyPrefix?: string } = {}): Promise<Record<string, number>> {
+    const dataset = o.dataset ?? this.evalDataset;
+    if (!dataset || dataset.length === 0) throw new TrainingError("Trainer.evaluate: no evalDataset (pass one to the Trainer or to evaluate({ dataset }))");
+    const prefix = o.metricKeyPrefix ?? "eval";
+    const t0 = performance.now();
+    setTrainingMode(this.model, false);
+    const { loss, samples, batches } = await evalLoss(this.model, dataset, this.collator, this.args.perDeviceEvalBatchSize);
+    const metrics: Record<string, number> = { [`${prefix}_loss`]: loss };
+    if (this.computeMetrics) {
+      const extra = await this.computeMetrics(await this.predictions(dataset));
+      for (const [k, v] of Object.entries(extra)) metrics[k.startsWith(`${prefix}_`) ? k : `${prefix}_${k}`] = v;
+    }
+    const runtime = (performance.now() - t0) / 1000;
+    Object.assign(metrics, { [`${prefix}_runtime`]: runtime, [`${prefix}_samples_per_second`]: samples / runtime, [`${prefix}_steps_per_second`]: batches / runtime });
+    if (this.state) {
+      metrics["epoch"] = this.state.epoch;
+      this.state.logHistory.push({ ...metrics, step: this.state.globalStep });
+    }
+    await this.bus.emit("evaluate", { step: this.state?.globalStep ?? 0, epoch: this.state?.epoch ?? 0, metrics }, this.control);
+    return metrics;
+  }
+
+  /** Generate answers for a dataset (default: the eval split) and score them with computeMetrics when given. */
+  async predict(dataset?: ExampleDataset): Promise<EvalPrediction & { metrics: Record<string, number> }> {
+    const ds = dataset ?? this.evalDataset;
+    if (!ds) throw new TrainingError("Trainer.predict: pass a dataset (or give the Trainer an evalDataset)");
+    const p = await this.predictions(ds);
+    const metrics: Record<string, number> = {};
+    if (this.computeMetrics) for (const [k, v] of Object.entries(await this.computeMetrics(p))) metrics[k.startsWith("test_") ? k : `test_${k}`] = v;
+    return { ...p, metrics };
+  }
+
+  private predictions(dataset: ExampleDataset): Promise<EvalPrediction> {
+    setTrainingMode(this.model, false);
+    return predictDataset(this.model, dataset, this.collator, {
+      batchSize: this.args.perDeviceEvalBatchSize, maxNewTokens: this.args.generationMaxNewTokens, numBeams: this.args.generationNumBeams,
+    });
+  }
+}
