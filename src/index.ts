@@ -52,3 +52,4 @@ export { detectionGrammar, classesFromPrompt } from "./generate/constrained-dete
 export { evaluateModel, type EvaluationReport, type ReportRow } from "./generate/evaluate.js";
 export * from "./lora/index.js";
 export * from "./quant/index.js";
+export * from "./train/index.js";
