@@ -13,6 +13,8 @@
  * this script (`--job <id>`, result sent back over IPC). Prints a table (progress goes to stderr) and writes
  * `dist/bench-results/latest-<backend>.json`. Numbers, not asserts.
  */
+import { benchPreprocess, formatPreprocess, type PreprocessRow } from "./preprocess.js";
+import { benchTrainingModesIsolated, trainTable } from "./train.js";
 import { fork } from "node:child_process";
 import { mkdir, writeFile } from "node:fs/promises";
 import { cpus, loadavg, totalmem } from "node:os";
@@ -36,6 +38,8 @@ function parseFlags() {
       iters: { type: "string" },
       batch4: { type: "boolean", default: false },
       profile: { type: "boolean", default: false },
+      "skip-preprocess": { type: "boolean", default: false },
+      "skip-train": { type: "boolean", default: false },
       job: { type: "string" }, // internal: run one job in this (child) process
     },
   });
@@ -54,6 +58,8 @@ function parseFlags() {
     iters,
     batch4: values.batch4!,
     profile: values.profile!,
+    skipPreprocess: values["skip-preprocess"]!,
+    skipTrain: values["skip-train"]!,
     job: values.job,
   };
 }
@@ -173,6 +179,20 @@ async function main(flags: Flags): Promise<void> {
   console.log("\n" + notes.map((n) => `- ${n}`).join("\n"));
   if (texts.length) console.log("\n" + texts.join("\n\n"));
 
+  // Preprocessing throughput (issue 3) and training modes through the Trainer (issue 4): their own sections.
+  let preprocess: PreprocessRow[] | null = null;
+  if (!flags.skipPreprocess) {
+    preprocess = await benchPreprocess({ log });
+    console.log("\n" + formatPreprocess(preprocess));
+  }
+  let training: Awaited<ReturnType<typeof benchTrainingModesIsolated>> | null = null;
+  if (!flags.skipTrain) {
+    const model = flags.only === "tiny" || info.name === "cpu" ? "tiny" : "small";
+    if (model === "tiny" && flags.only !== "tiny") console.log("\n(training modes on the tiny model: the CPU backend is too slow for small)");
+    training = await benchTrainingModesIsolated({ model, backend: info.name, iters: 2, log });
+    console.log("\n" + trainTable(training));
+  }
+
   const file = join(resultsDir(), `latest-${info.name}.json`);
   await mkdir(resultsDir(), { recursive: true });
   const json = {
@@ -183,6 +203,8 @@ async function main(flags: Flags): Promise<void> {
     pytorchReference: { ...PYTORCH_SMALL_REF, note: "../shared/bench/README.md; measured elsewhere, not side by side" },
     notes,
     profile: texts,
+    preprocess,
+    training,
     totalSeconds: total,
   };
   await writeFile(file, JSON.stringify(json, null, 2) + "\n");
@@ -196,7 +218,8 @@ async function child(flags: Flags): Promise<void> {
   process.exit(0); // nothing else to wait for (the WASM module may hold the loop open after an abort)
 }
 
-const USAGE = "usage: node dist/bench/run.js [--backend cpu|wasm|tensorflow] [--only tiny|small] [--iters N] [--batch4] [--profile]";
+const USAGE =
+  "usage: node dist/bench/run.js [--backend cpu|wasm|tensorflow] [--only tiny|small] [--iters N] [--batch4] [--profile] [--skip-preprocess] [--skip-train]";
 let flags: Flags;
 try {
   flags = parseFlags();
