@@ -14,6 +14,7 @@
  * linear's frozen weight, `….modules_to_save.default.…` / `….original_module.…` for modules to save, and
  * `base_model.model.<HF name>` for everything else.
  */
+import { registerRecomputeState } from "../ops/checkpoint.js";
 import { tf } from "../tf.js";
 import type { PaliGemmaConfig } from "../config/types.js";
 import type { LinearSlot } from "../model/paligemma.js";
@@ -78,6 +79,8 @@ export class PeftModel implements TrainableModel, LoraContext {
   private isTraining = false;
   private dropoutSeed: number;
   private dropoutCalls = 0;
+  /** Held here: the checkpoint registry keeps only a weak reference. */
+  private readonly recomputeState = { getState: () => this.dropoutCalls, setState: (n: unknown) => (this.dropoutCalls = n as number) };
   private unloaded = false;
   /** Base parameters' trainable flags before wrapping, restored by unload/mergeAndUnload. */
   private readonly flagsBefore = new Map<tf.Variable, boolean>();
@@ -92,6 +95,8 @@ export class PeftModel implements TrainableModel, LoraContext {
     const seed = options.seed ?? 0;
     this.config = baseModel.config;
     this.dropoutSeed = seed;
+    // gradient checkpointing replays dropout draws exactly (ops/checkpoint.ts)
+    registerRecomputeState(this.recomputeState);
     const params = baseModel.namedParameters();
     const slots = baseModel.namedLinears();
     const linearNames = slots.map((s) => s.name);

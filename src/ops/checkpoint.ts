@@ -6,6 +6,36 @@
  */
 import { tf } from "../tf.js";
 
+/**
+ * Random state that a block draws from (LoRA dropout seeds). Recomputation in the backward pass must draw the same
+ * numbers as the forward did, so sources register here: the forward snapshots them, the recomputation replays from
+ * that snapshot, and the current state is put back afterwards. Held weakly: a dropped model unregisters itself.
+ */
+export interface RecomputeState {
+  getState(): unknown;
+  setState(state: unknown): void;
+}
+
+const stateSources = new Set<WeakRef<RecomputeState>>();
+
+export function registerRecomputeState(source: RecomputeState): void {
+  stateSources.add(new WeakRef(source));
+}
+
+function snapshotStates(): [RecomputeState, unknown][] {
+  const out: [RecomputeState, unknown][] = [];
+  for (const ref of stateSources) {
+    const s = ref.deref();
+    if (s) out.push([s, s.getState()]);
+    else stateSources.delete(ref);
+  }
+  return out;
+}
+
+function restoreStates(states: [RecomputeState, unknown][]): void {
+  for (const [s, v] of states) s.setState(v);
+}
+
 /** Every tf.Variable reachable from `module`'s fields (linears, LoRA adapters, norms), without duplicates. */
 export function variablesOf(module: object): tf.Variable[] {
   const found = new Set<tf.Variable>();
@@ -18,6 +48,8 @@ export function variablesOf(module: object): tf.Variable[] {
       return;
     }
     if (o instanceof tf.Tensor) return;
+    // a layer may point back at its model (LoRA's training context): never walk into a whole model
+    if (typeof (o as { namedParameters?: unknown }).namedParameters === "function") return;
     for (const v of Array.isArray(o) ? o : Object.values(o)) walk(v);
   };
   walk(module);
@@ -43,6 +75,7 @@ export function checkpoint(
     const save = args[args.length - 1] as tf.GradSaveFunc;
     const input = args[0] as tf.Tensor;
     save([input, ...constants]);
+    const randomAtForward = snapshotStates();
     return {
       value: block(input, constants), // inside a custom-gradient forward nothing is taped: intermediates are freed
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
@@ -51,9 +84,14 @@ export function checkpoint(
         // outer backward pass still needs its tape (it frees that tape's saved tensors at the end), so restore it.
         const state = (tf.engine() as unknown as { state: { activeTape: unknown } }).state;
         const outerTape = state.activeTape;
+        const randomNow = snapshotStates();
+        restoreStates(randomAtForward); // the recomputation draws the forward's dropout masks again
         try {
-          return tf.engine().gradients(() => tf.sum(tf.mul(block(sx, sc), dy)), [sx, ...trainable]).grads;
+          const xs = [sx, ...trainable];
+          const { grads } = tf.engine().gradients(() => tf.sum(tf.mul(block(sx, sc), dy)), xs, undefined, true);
+          return grads.map((g, i) => g ?? tf.zerosLike(xs[i])); // a variable this block did not reach
         } finally {
+          restoreStates(randomNow);
           state.activeTape = outerTape;
         }
       },
