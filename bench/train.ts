@@ -84,6 +84,8 @@ async function setUp(mode: TrainMode, which: "small" | "tiny", backend?: Backend
     quant = { floatBytes: r.floatBytes, quantBytes: r.quantBytes };
   }
   if (mode === "lora" || mode === "qlora") model = getPeftModel(bm.model, new LoraConfig(BENCH_LORA), { seed: 0 });
+  // The 106M model's activations overflow WASM's 4 GB heap without it (see bench/run.ts's fwd+bwd rows).
+  if (which === "small" && (backend ?? tf.getBackend()) === "wasm") bm.model.gradientCheckpointingEnable();
   return { bm, model, quant };
 }
 
