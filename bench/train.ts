@@ -80,7 +80,7 @@ async function setUp(mode: TrainMode, which: "small" | "tiny", backend?: Backend
   let quant: TrainBenchRow["quant"];
   if (mode === "freeze-vision") freeze(bm.model, { visionTower: true, multiModalProjector: true });
   if (mode === "qlora") {
-    const r = quantizeModel(bm.model, { bits: 4 });
+    const r = quantizeModel(bm.model, { bits: 4, doubleQuant: true }); // QLoRA paper setting: ≤ 0.35× resident
     quant = { floatBytes: r.floatBytes, quantBytes: r.quantBytes };
   }
   if (mode === "lora" || mode === "qlora") model = getPeftModel(bm.model, new LoraConfig(BENCH_LORA), { seed: 0 });
