@@ -16,6 +16,7 @@
  * const emb = await ckpt.read("language_model.model.embed_tokens.weight"); // float32[257216,2304]
  * await ckpt.close();
  */
+import { nearNames } from "../util/suggest.js";
 import { open as openFile, readFile, readdir, stat, type FileHandle } from "node:fs/promises";
 import { dirname, join } from "node:path";
 
@@ -160,22 +161,6 @@ function parseEntry(file: string, name: string, entry: Json, dataStart: number, 
   }
   const byteOffset = dataStart + begin;
   return { name, dtype: dtype as SafetensorsDtype, shape: dims, byteOffset, byteLength: end - begin, file };
-}
-
-/** Up to `k` keys closest to `name` (Levenshtein), for "did you mean" messages. */
-export function nearNames(name: string, keys: readonly string[], k = 3): string[] {
-  const dist = (a: string, b: string): number => {
-    let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-    for (let i = 1; i <= a.length; i++) {
-      const cur = [i];
-      for (let j = 1; j <= b.length; j++) {
-        cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-      }
-      prev = cur;
-    }
-    return prev[b.length]!;
-  };
-  return keys.map((key) => ({ key, d: dist(name, key) })).sort((x, y) => x.d - y.d).slice(0, k).map((x) => x.key);
 }
 
 function unknownTensor(file: string, name: string, keys: readonly string[]): SafetensorsError {

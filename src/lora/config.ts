@@ -12,7 +12,7 @@
  * for PaliGemma). Only plain LoRA is supported: `bias: "none"`, no DoRA, no `fanInFanOut`.
  */
 import { ConfigError } from "../config/errors.js";
-import { nearNames } from "../io/safetensors.js";
+import { nearNames } from "../util/suggest.js";
 
 /** What `new LoraConfig(...)` accepts; every field optional, defaults as in PEFT 0.14. */
 export interface LoraConfigInit {

@@ -10,7 +10,7 @@
  * Errors are `ConfigError`s: `TrainingArguments: field learningRate: got -1; expected a number > 0`.
  */
 import { ConfigError } from "../config/errors.js";
-import { nearestName } from "./suggest.js";
+import { nearestName } from "../util/suggest.js";
 
 export type SchedulerType = "linear" | "cosine" | "constant" | "constant_with_warmup";
 export type IntervalStrategy = "no" | "steps" | "epoch";

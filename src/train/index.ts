@@ -29,5 +29,5 @@ export { type TrainerStateData, type DataPosition } from "./state.js";
 export { type EvalPrediction, type ComputeMetrics } from "./evaluate.js";
 export { Trainer, type TrainerInit, type TrainOptions, type TrainOutput, type SeedableModel, type ModeSwitchingModel, type LossComputingModel, setTrainingMode, trainingLoss } from "./trainer.js";
 export { TrainingError, NonFiniteLossError } from "./errors.js";
-export { levenshtein, nearestName } from "./suggest.js";
+export { levenshtein, nearestName } from "../util/suggest.js";
 export { exportTrainingJob, trainingJobJson, toHfTrainingArguments, camelToSnake, NO_DECAY_PATTERNS, type TrainingJobSpec } from "./export.js";

@@ -3,7 +3,7 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { TrainingArguments, TRAINING_ARGUMENTS_DEFAULTS } from "../../src/train/arguments.js";
 import { ConfigError } from "../../src/config/errors.js";
-import { nearestName } from "../../src/train/suggest.js";
+import { nearestName } from "../../src/util/suggest.js";
 
 describe("TrainingArguments", () => {
   test("HF defaults (transformers 4.47 training_args.py)", () => {

@@ -4,6 +4,8 @@
  *
  *     nearestName("learning_rate", ["learningRate", "seed"]);   // "learningRate"
  *     nearestName("warmupStep", ["warmupSteps", "seed"]);       // "warmupSteps"
+ *
+ * A leaf module (no imports): io, lora and train messages all use it.
  */
 
 /** Edit distance (insertions, deletions, substitutions; each costs 1). */
@@ -47,4 +49,9 @@ export function nearestName(name: string, valid: readonly string[]): string | un
     if (d < bestD) (best = v), (bestD = d);
   }
   return best !== undefined && bestD <= Math.max(2, Math.ceil(Math.max(folded.length, fold(best).length) / 3)) ? best : undefined;
+}
+
+/** Up to `k` keys closest to `name` by edit distance, for "nearest: …" lists in error messages. */
+export function nearNames(name: string, keys: readonly string[], k = 3): string[] {
+  return keys.map((key) => ({ key, d: levenshtein(name, key) })).sort((x, y) => x.d - y.d).slice(0, k).map((x) => x.key);
 }
