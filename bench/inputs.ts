@@ -1,10 +1,10 @@
 /**
  * The two benchmark models and their inputs.
  *
- * - `tiny`: the golden fixture (`../shared/golden/paligemma2-tiny`, HF weights) with the first row of its golden
+ * - `tiny`: the golden fixture (`test/fixtures/golden/paligemma2-tiny`, HF weights) with the first row of its golden
  *   training inputs (`outputs.safetensors`: `inputs.pixel_values`, `inputs.input_ids`, …; I64 read as int32).
- * - `small`: `../shared/bench/small/config.json` (106.6M params, 224 px) with seeded random weights and the
- *   standard input of ../shared/bench/README.md:
+ * - `small`: `bench/configs/small/config.json` (106.6M params, 224 px) with seeded random weights and the
+ *   standard input of bench/configs/README.md:
  *
  *       256 × <image> (34000) | <bos> 2 | 24 prefix ids | "\n" 108 | 38 suffix ids | <eos> 1      = 321 tokens
  *       token_type_ids  0 … 0 (image + bos + prefix + "\n")       1 … 1 (suffix + eos)

@@ -1,10 +1,10 @@
 /**
- * Where the benchmark finds things: the repository root (the nearest ancestor of this file holding
- * `package.json`, so it works from `dist/bench/`) and the shared fixtures next to it (`<repoRoot>/../shared`,
- * overridable with `PALIGEMMA_TS_SHARED`), which hold `golden/paligemma2-tiny` and `bench/small/config.json`.
+ * Where the benchmark finds things, all inside the repository: its root (the nearest ancestor of this file holding
+ * `package.json`, so it works from `dist/bench/`), the golden tiny checkpoint (`test/fixtures/golden/paligemma2-tiny`,
+ * made by `test/fixtures/golden/gen.py`) and the bench shapes (`bench/configs/`, see its README).
  */
 import { existsSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 /** The repository root, found by walking up from this file to the first directory with a `package.json`. */
@@ -18,16 +18,11 @@ export function repoRoot(): string {
   return dir;
 }
 
-/** `$PALIGEMMA_TS_SHARED`, or `<repoRoot>/../shared`. */
-export function sharedDir(): string {
-  return process.env["PALIGEMMA_TS_SHARED"] ?? resolve(repoRoot(), "..", "shared");
-}
-
 /** The golden tiny checkpoint directory (config.json, model.safetensors, outputs.safetensors). */
-export const tinyDir = (): string => join(sharedDir(), "golden", "paligemma2-tiny");
+export const tinyDir = (): string => join(repoRoot(), "test", "fixtures", "golden", "paligemma2-tiny");
 
-/** The `small` benchmark config (106.6M params, random weights; see ../shared/bench/README.md). */
-export const smallConfigPath = (): string => join(sharedDir(), "bench", "small", "config.json");
+/** The `small` benchmark config (106.6M params, random weights; see bench/configs/README.md). */
+export const smallConfigPath = (): string => join(repoRoot(), "bench", "configs", "small", "config.json");
 
 /** Where results are written as JSON: `<repoRoot>/dist/bench-results/` (build output, never committed). */
 export const resultsDir = (): string => join(repoRoot(), "dist", "bench-results");

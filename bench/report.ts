@@ -8,7 +8,7 @@ import type { MemoryPeak } from "./memory.js";
 /** Memory peaks up to the moment a workload failed. */
 export type MemoryAtFailure = MemoryPeak;
 
-/** PyTorch peer on `small` (../shared/bench/README.md): HF transformers 4.47, PyTorch 1.13 CPU, 2 threads, float32.
+/** PyTorch peer on `small` (bench/configs/README.md): HF transformers 4.47, PyTorch 1.13 CPU, 2 threads, float32.
  * Measured on another machine at another time: NOT side by side, so only rough ratios are meaningful. */
 export const PYTORCH_SMALL_REF = {
   forward: { 1: 1.65, 4: 4.34 } as Record<number, number>, // s per iteration (B samples), forward with loss, no grad
@@ -125,7 +125,7 @@ export const FOOTNOTES = [
 
 /** Printed when the table has PyTorch reference columns (small rows). */
 export const REF_FOOTNOTE = [
-  "* PyTorch ref: the Python peer on `small` from ../shared/bench/README.md (HF transformers 4.47, PyTorch 1.13 CPU,",
+  "* PyTorch ref: the Python peer on `small` from bench/configs/README.md (HF transformers 4.47, PyTorch 1.13 CPU,",
   "  OpenBLAS, 2 threads, float32) — measured on another machine at another time, NOT side by side: treat",
   "  'median ÷ ref' as a rough ratio only (> 1 = slower than PyTorch; for tokens/s rows: ref rate ÷ our rate).",
 ].join("\n");

@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: forward, forward+backward and greedy-decoding speed and peak memory of the PaliGemma 2 port
- * on the golden tiny model and the 106.6M-parameter `small` config (../shared/bench/README.md), on one backend.
+ * on the golden tiny model and the 106.6M-parameter `small` config (bench/configs/README.md), on one backend.
  *
  *     npm run bench                                   # best backend present (initBackend), tiny + small
  *     npm run bench -- --backend cpu --only tiny      # or PALIGEMMA_BACKEND=cpu
@@ -200,7 +200,7 @@ async function main(flags: Flags): Promise<void> {
     skippedBackends: info.skipped,
     rows: rows.map((r) => ({ ...r, medianPerSample: r.m ? r.m.median / (r.kind === "samples" ? r.batch : 1) : null })),
     derived,
-    pytorchReference: { ...PYTORCH_SMALL_REF, note: "../shared/bench/README.md; measured elsewhere, not side by side" },
+    pytorchReference: { ...PYTORCH_SMALL_REF, note: "bench/configs/README.md; measured elsewhere, not side by side" },
     notes,
     profile: texts,
     preprocess,

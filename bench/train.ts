@@ -1,7 +1,7 @@
 /**
  * Training throughput and peak memory of the `Trainer` (AdamW step included) for the four ways to fine-tune:
  * full fine-tuning, vision tower + projector frozen, LoRA (r 8, α 16 on q/k/v/o/gate/up/down, as the Python
- * reference's row) and QLoRA (the same LoRA on NF4-quantized base linears), on `../shared/bench/small`
+ * reference's row) and QLoRA (the same LoRA on NF4-quantized base linears), on `bench/configs/small`
  * (106.6M parameters, the standard 321-token input) or the golden tiny model.
  *
  *     node dist/bench/train.js                              # small, best backend, every mode, 2 timed steps each
@@ -66,7 +66,7 @@ export interface TrainBenchRow {
   tensorGrowth: number;
 }
 
-/** LoRA as in ../shared/bench/README.md's reference row. */
+/** LoRA as in bench/configs/README.md's reference row. */
 export const BENCH_LORA = { r: 8, loraAlpha: 16, loraDropout: 0.05, targetModules: ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"] };
 
 /** A collator that hands the trainer the benchmark's standard batch, however many examples it is asked for. */

@@ -1,6 +1,6 @@
 /**
  * Checkpoint loading end to end (config.json + safetensors → PaliGemmaForConditionalGeneration → logits) on altered
- * copies of the golden tiny PaliGemma 2 (../shared/golden/paligemma2-tiny): BF16 weights, sharded files, the
+ * copies of the golden tiny PaliGemma 2 (test/fixtures/golden/paligemma2-tiny): BF16 weights, sharded files, the
  * stateDict round trip, newer HF tensor names, and broken inputs that must fail with a clear error (class, file,
  * tensor or field) instead of a TypeError from inside TF.js. Backend: cpu (exact reference arithmetic).
  */

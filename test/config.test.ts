@@ -1,7 +1,7 @@
 /**
  * Tests for src/config: PaliGemma 2 config.json parsing with HF transformers 4.47 defaults.
  *
- * Fixtures: /work/shared/golden/paligemma2-tiny/{config.json, config_full.json} were written by gen.py with
+ * Fixtures: test/fixtures/golden/paligemma2-tiny/{config.json, config_full.json} were written by ../gen.py with
  * `model.config.to_json_file()` (non-default keys only) and `to_json_file(use_diff=False)` (every key), so
  * parsing both to the same object proves the defaults we fill in are the ones HF fills in.
  */
@@ -10,7 +10,6 @@ import assert from "node:assert/strict";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import * as os from "node:os";
 import * as path from "node:path";
-import { fileURLToPath } from "node:url";
 
 import {
   ConfigError,
@@ -19,12 +18,10 @@ import {
   parsePaliGemmaConfig,
   type PaliGemmaConfig,
 } from "../src/config/index.js";
+import { benchConfigPath, goldenDir } from "./helpers/paths.js";
 
-// dist/test/config.test.js → repo root is two levels up; the shared folder sits beside the repo.
-const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
-const SHARED = path.resolve(REPO_ROOT, "..", "shared");
-const TINY_DIR = path.join(SHARED, "golden", "paligemma2-tiny");
-const SMALL_DIR = path.join(SHARED, "bench", "small");
+const TINY_DIR = goldenDir("paligemma2-tiny");
+const SMALL_CONFIG = benchConfigPath("small");
 
 async function readJson(file: string): Promise<Record<string, any>> {
   return JSON.parse(await readFile(file, "utf8")) as Record<string, any>;
@@ -94,7 +91,7 @@ describe("parsePaliGemmaConfig: fixtures", () => {
   });
 
   it("bench small config", async () => {
-    const cfg = parsePaliGemmaConfig(await readJson(path.join(SMALL_DIR, "config.json")));
+    const cfg = parsePaliGemmaConfig(await readJson(SMALL_CONFIG));
     const t = cfg.textConfig;
     assert.deepEqual(
       [t.hiddenSize, t.numHiddenLayers, t.numAttentionHeads, t.numKeyValueHeads, t.headDim, t.vocabSize],
@@ -306,7 +303,7 @@ describe("loadPaliGemmaConfig", () => {
 describe("configToHfJson round trip", () => {
   const sources: [string, () => Promise<unknown>][] = [
     ["tiny golden", () => readJson(path.join(TINY_DIR, "config.json"))],
-    ["bench small", () => readJson(path.join(SMALL_DIR, "config.json"))],
+    ["bench small", () => readJson(SMALL_CONFIG)],
     ["hub 3b-224", async () => structuredClone(HUB_3B_224)],
     ["hub 3b-224 without vision_config, softcaps off", async () => {
       const j: Record<string, any> = structuredClone(HUB_3B_224);

@@ -1,5 +1,5 @@
 /**
- * The model against HF transformers 4.47 on the golden tiny PaliGemma 2 (../shared/golden/paligemma2-tiny; made by
+ * The model against HF transformers 4.47 on the golden tiny PaliGemma 2 (test/fixtures/golden/paligemma2-tiny; made by
  * its gen.py, re-derived independently by its ref_numpy.py). Runs on every backend present.
  * Tolerances from the issue: logits ≤ 1e-4, loss ≤ 1e-5 relative, gradients ≤ 1e-4 scale-aware.
  */

@@ -1,6 +1,6 @@
 /**
  * Tests for src/io/safetensors.ts (reader) and src/io/safetensors-write.ts (writer).
- * Golden fixtures: ../shared/golden/paligemma2-tiny (made by its gen.py; see its README).
+ * Golden fixtures: test/fixtures/golden/paligemma2-tiny (made by test/fixtures/golden/gen.py; see the README there).
  */
 import assert from "node:assert/strict";
 import { copyFile, mkdir, readFile, readdir, rm, truncate, writeFile } from "node:fs/promises";

@@ -8,8 +8,8 @@ paligemma-ts do; >= 4.52 drop it), peft (0.14.0 tested), safetensors, numpy — 
   python peft_side.py check ADAPTER_DIR EXPECTED.safetensors [RESAVE_DIR]
                                                load an adapter saved by paligemma-ts with PeftModel.from_pretrained,
                                                compare logits/loss with the TypeScript ones; optionally save it again
-Both print one JSON line on stdout. The golden model is $PALIGEMMA_TS_SHARED/golden/paligemma2-tiny (default
-../shared next to the repository).
+Both print one JSON line on stdout. The golden model is test/fixtures/golden/paligemma2-tiny
+(made by test/fixtures/golden/gen.py).
 """
 import json
 import os
@@ -20,8 +20,7 @@ from safetensors.torch import load_file, save_file
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
-SHARED = os.environ.get("PALIGEMMA_TS_SHARED", os.path.join(REPO, "..", "shared"))
-GOLDEN = os.path.join(SHARED, "golden", "paligemma2-tiny")
+GOLDEN = os.path.join(REPO, "test", "fixtures", "golden", "paligemma2-tiny")
 
 
 def base_model():

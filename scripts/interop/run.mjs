@@ -11,7 +11,7 @@
  *
  * Python: $PALIGEMMA_INTEROP_PYTHON, else the venv $PALIGEMMA_INTEROP_VENV (default ~/.cache/paligemma-ts/interop-venv),
  * else `python3` if it has the packages, else that venv is created from requirements.txt (PyPI torch: several GB).
- * Needs `npm run build` first (the npm script does it) and ../shared/golden/paligemma2-tiny (or $PALIGEMMA_TS_SHARED).
+ * Needs `npm run build` first (the npm script does it) and the golden tiny model in test/fixtures/golden/paligemma2-tiny.
  */
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
@@ -22,8 +22,7 @@ import { fileURLToPath } from "node:url";
 const HERE = dirname(fileURLToPath(import.meta.url));
 const REPO = resolve(HERE, "..", "..");
 const DIST = join(REPO, "dist", "src");
-const SHARED = process.env.PALIGEMMA_TS_SHARED ?? resolve(REPO, "..", "shared");
-const GOLDEN = join(SHARED, "golden", "paligemma2-tiny");
+const GOLDEN = join(REPO, "test", "fixtures", "golden", "paligemma2-tiny");
 const PY_SIDE = join(HERE, "peft_side.py");
 const LOGITS_TOL = 1e-4;
 const LOSS_TOL = 1e-5;
@@ -54,7 +53,7 @@ function findPython() {
 }
 
 function py(python, args) {
-  const r = spawnSync(python, [PY_SIDE, ...args], { encoding: "utf-8", env: { ...process.env, PALIGEMMA_TS_SHARED: SHARED } });
+  const r = spawnSync(python, [PY_SIDE, ...args], { encoding: "utf-8" });
   if (r.status !== 0) throw new Error(`python ${args[0]} failed (${r.status}):\n${r.stderr.slice(-3000)}`);
   const line = r.stdout.trim().split("\n").pop();
   return JSON.parse(line);
@@ -62,7 +61,7 @@ function py(python, args) {
 
 async function main() {
   if (!existsSync(join(DIST, "lora", "index.js"))) throw new Error("dist/ is missing: run `npm run build` first");
-  if (!existsSync(GOLDEN)) throw new Error(`${GOLDEN} is missing (set PALIGEMMA_TS_SHARED)`);
+  if (!existsSync(GOLDEN)) throw new Error(`${GOLDEN} is missing (regenerate it with test/fixtures/golden/gen.py)`);
   const { tf } = await import(join(DIST, "tf.js"));
   const { PaliGemmaForConditionalGeneration } = await import(join(DIST, "model", "paligemma.js"));
   const { SafetensorsFile } = await import(join(DIST, "io", "safetensors.js"));

@@ -33,7 +33,7 @@ async function main(argv: string[]): Promise<number> {
       throw new Error(`--backend: unknown backend "${backend}"; use one of ${BACKEND_NAMES.join(", ")}`);
     }
     const here = dirname(fileURLToPath(import.meta.url)); // dist/src/cli
-    const golden = flag(args, "--golden", USAGE) ?? resolve(here, "..", "..", "..", "..", "shared", "golden", "paligemma2-tiny");
+    const golden = flag(args, "--golden", USAGE) ?? resolve(here, "..", "..", "..", "test", "fixtures", "golden", "paligemma2-tiny");
     const { smoke } = await import("./smoke.js");
     await smoke({ backend: backend as BackendName | undefined, golden });
     return 0;

@@ -2,7 +2,7 @@
  * `paligemma-ts smoke`: prove on this machine, in seconds, that the whole model path works end to end:
  * write a small random PaliGemma 2 as a real Hugging Face checkpoint (config.json + sharded BF16 safetensors with
  * an index), load it back with `fromPretrained`, run a training-style forward + backward and an Adam step, then
- * greedy and beam generation. With the golden fixtures present (../shared/golden/paligemma2-tiny) it also checks
+ * greedy and beam generation. With the golden fixtures present (test/fixtures/golden/paligemma2-tiny) it also checks
  * logits against Hugging Face transformers.
  */
 import { mkdtemp, rm, writeFile, access } from "node:fs/promises";
@@ -108,7 +108,7 @@ export async function smoke(opts: { backend?: BackendName; golden?: string }): P
 
     // 3. parity with the reference, when its fixtures are here
     if (opts.golden && (await exists(join(opts.golden, "outputs.safetensors")))) await goldenCheck(opts.golden, opts.backend);
-    else log("golden fixtures not found: parity check skipped (the test suite runs it)");
+    else log(`golden fixtures not found${opts.golden ? ` at ${opts.golden}` : ""}: parity check skipped (they are in the repository's test/fixtures/golden, not in a packaged install; the test suite runs it)`);
     log("smoke: OK");
   } finally {
     await rm(dir, { recursive: true, force: true });

@@ -5,7 +5,7 @@
  * `token_type_ids == 0`) and big_vision's PaliGemma README for the layout. Deliberate differences, each tested:
  *
  * - pads get token type **1** (HF pads with 0; transformers 4.47's prefix-LM mask then un-masks pad keys, the
- *   "pad bug" of ../shared/golden/paligemma2-tiny/README.md); pads still get label −100 and attention 0;
+ *   "pad bug" of test/fixtures/golden/README.md); pads still get label −100 and attention 0;
  * - padding is on the right (GemmaTokenizerFast defaults to left): PaliGemma positions are not shifted by padding,
  *   so only right padding gives a padded row the numbers of the unpadded one;
  * - truncation never cuts image tokens: HF's `longest_first` removes the end of the image+prefix sequence first.

@@ -1,5 +1,5 @@
 /**
- * Altered copies of the golden tiny PaliGemma 2 checkpoint (`../shared/golden/paligemma2-tiny`) for loader tests:
+ * Altered copies of the golden tiny PaliGemma 2 checkpoint (`test/fixtures/golden/paligemma2-tiny`) for loader tests:
  * BF16, sharded, renamed (newer HF naming), and deliberately broken ones. Every helper writes into a directory the
  * caller owns (make it with `makeTmpDir`/`withTmpDir`) and copies `config.json` next to the weights unless the
  * case is about config.json itself. The golden weights are read with {@link SafetensorsCheckpoint}.

@@ -1,5 +1,5 @@
 /**
- * The golden PaliGemma 2 fixtures made by HF transformers 4.47 (`../shared/golden/paligemma2-tiny`, see its
+ * The golden PaliGemma 2 fixtures made by HF transformers 4.47 (`test/fixtures/golden/paligemma2-tiny`, see its
  * README and gen.py): inputs and reference outputs as TF.js tensors, plus a comparison helper.
  */
 import { tf } from "../../src/tf.js";

@@ -1,9 +1,9 @@
 /**
- * Where tests find things: the repository root (found from this file, compiled or not) and the shared fixture
- * directory next to it (`<repoRoot>/../shared`, overridable with PALIGEMMA_TS_SHARED).
+ * Where tests find things, all inside the repository: its root (found from this file, compiled or not) and the
+ * committed fixtures under `test/fixtures/` (the golden tiny PaliGemma 2 is made by `test/fixtures/golden/gen.py`).
  */
 import { existsSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 /** The repository root: the nearest ancestor of this file holding `package.json` (works from `dist/test/helpers`). */
@@ -17,12 +17,12 @@ export function repoRoot(): string {
   return dir;
 }
 
-/** The shared fixtures directory (golden outputs, benches): `$PALIGEMMA_TS_SHARED` or `<repoRoot>/../shared`. */
-export function sharedDir(): string {
-  return process.env["PALIGEMMA_TS_SHARED"] ?? resolve(repoRoot(), "..", "shared");
+/** A golden fixture directory in the repository, e.g. `goldenDir("paligemma2-tiny")` (see test/fixtures/golden/). */
+export function goldenDir(name: string): string {
+  return join(repoRoot(), "test", "fixtures", "golden", name);
 }
 
-/** A golden fixture directory, e.g. `goldenDir("paligemma2-tiny")`. */
-export function goldenDir(name: string): string {
-  return join(sharedDir(), "golden", name);
+/** A benchmark shape's config.json in the repository, e.g. `benchConfigPath("small")` (see bench/configs/README.md). */
+export function benchConfigPath(name: string): string {
+  return join(repoRoot(), "bench", "configs", name, "config.json");
 }

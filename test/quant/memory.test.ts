@@ -1,5 +1,5 @@
 /**
- * QLoRA's point is memory: on the benchmark `small` model (../shared/bench/small, 106.6M parameters, 80.1M of them
+ * QLoRA's point is memory: on the benchmark `small` model (bench/configs/small, 106.6M parameters, 80.1M of them
  * in linears, the tied 26.1M embedding staying float32 as bitsandbytes leaves it) the resident weights after
  * `quantizeModel`, measured with `tf.memory().numBytes`, must be at most 0.35× the float32 model — also with the
  * device dequantization path, whose shared lookup tables (1.5 MiB) then count too. Storage size does not depend on the values, so the weights are a constant fill (a random
@@ -17,12 +17,12 @@ import { PaliGemmaForConditionalGeneration } from "../../src/model/paligemma.js"
 import { QuantLinear } from "../../src/quant/quant-linear.js";
 import { disposeQuantizedLayers, quantizeModel } from "../../src/quant/quantize-model.js";
 import { disposeQuantLookupTables } from "../../src/quant/device.js";
-import { sharedDir } from "../helpers/paths.js";
+import { benchConfigPath } from "../helpers/paths.js";
 
 await initBackend({ backend: "cpu", force: true });
 
 async function smallModel(): Promise<PaliGemmaForConditionalGeneration> {
-  const cfg = parsePaliGemmaConfig(JSON.parse(await readFile(join(sharedDir(), "bench", "small", "config.json"), "utf-8")));
+  const cfg = parsePaliGemmaConfig(JSON.parse(await readFile(benchConfigPath("small"), "utf-8")));
   const params = new Map<string, tf.Variable>();
   for (const spec of paliGemmaParamSpecs(cfg)) {
     const t = tf.fill(internalShape(spec), 0.02);

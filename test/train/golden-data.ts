@@ -1,5 +1,5 @@
 /**
- * A tiny fake dataset + collator over the golden PaliGemma inputs (`../shared/golden/paligemma2-tiny`
+ * A tiny fake dataset + collator over the golden PaliGemma inputs (`test/fixtures/golden/paligemma2-tiny`
  * outputs.safetensors `inputs.*`, 2 rows), so trainer tests do not depend on src/data's processor.
  *
  * An example's `image` names a golden row ("0" or "1"); `prefix` is a pixel scale ("1", "0.9", … or "nan" to
