@@ -64,7 +64,7 @@ export const BACKEND_TRAITS: Readonly<Record<BackendName, BackendTraits>> = {
       { package: "@tensorflow/tfjs-node", optional: true, note: TFJS_NODE_NOTE, env: QUIET_TF },
     ],
     memory: "host", // tfjs-node's tensors are TFE handles in process memory (CPU) and `dataSync` copies them out
-    missingKernels: [],
+    missingKernels: ["BitwiseAnd"], // quantized words are unpacked with a floor-mod instead
     batchedMatMulPerSlice: false,
     identityCopies: false,
     heapLimitBytes: null,
