@@ -138,26 +138,36 @@ function ensureTensorFlow(opts) {
     throw new SetupError(`"${opts.python} -m pip" does not run (${py.error?.message ?? py.stderr.trim().split("\n").pop()}). ` +
       `Install pip (Debian: apt-get install python3-pip), pass --python PYTHON, or --from-site-packages DIR.`);
   }
-  const partial = `${sp}.partial`;
+  const partial = `${sp}.partial-${process.pid}`; // per process: two clones setting up at once do not collide
   fs.rmSync(partial, { recursive: true, force: true });
   fs.mkdirSync(partial, { recursive: true });
   log(`fetching ${dist}==${TF_VERSION} with ${opts.python} -m pip into ${partial}`);
+  let info;
   try {
-    pipInstall(opts.python, partial, [`${dist}==${TF_VERSION}`]);
+    try {
+      pipInstall(opts.python, partial, [`${dist}==${TF_VERSION}`]);
+    } catch (e) {
+      throw new SetupError(`${e.message}. TensorFlow ${TF_VERSION} has wheels for CPython 3.10-3.13 on x86-64 and ` +
+        `aarch64 Linux with glibc ≥ 2.27; pass --python for another interpreter or --from-site-packages DIR.`);
+    }
+    info = checkTensorFlow(partial);
+    if (opts.gpu) {
+      const reqs = andCudaRequirements(info.metadata);
+      if (!reqs.length) throw new SetupError(`${info.metadata} lists no "and-cuda" requirements`);
+      log(`fetching TensorFlow's and-cuda extra: ${reqs.join(" ")}`);
+      pipInstall(opts.python, partial, reqs);
+    }
   } catch (e) {
-    throw new SetupError(`${e.message}. TensorFlow ${TF_VERSION} has wheels for CPython 3.10-3.13 on x86-64 and ` +
-      `aarch64 Linux with glibc ≥ 2.27; pass --python for another interpreter or --from-site-packages DIR.`);
+    fs.rmSync(partial, { recursive: true, force: true }); // nothing half-installed stays in the cache
+    throw e;
   }
-  const info = checkTensorFlow(partial);
-  if (opts.gpu) {
-    const reqs = andCudaRequirements(info.metadata);
-    if (!reqs.length) throw new SetupError(`${info.metadata} lists no "and-cuda" requirements`);
-    log(`fetching TensorFlow's and-cuda extra: ${reqs.join(" ")}`);
-    pipInstall(opts.python, partial, reqs);
+  if (fs.existsSync(stamp)) {
+    fs.rmSync(partial, { recursive: true, force: true }); // another run finished first: use its copy
+  } else {
+    fs.rmSync(sp, { recursive: true, force: true }); // leftovers of an interrupted run
+    fs.renameSync(partial, sp);
+    fs.writeFileSync(stamp, JSON.stringify({ dist, version: info.version, at: new Date().toISOString() }, null, 2) + "\n");
   }
-  fs.rmSync(sp, { recursive: true, force: true });
-  fs.renameSync(partial, sp);
-  fs.writeFileSync(stamp, JSON.stringify({ dist, version: info.version, at: new Date().toISOString() }, null, 2) + "\n");
   log(`TensorFlow: ${info.dist} ${info.version} installed in ${sp}`);
   return { sitePackages: sp, ...checkTensorFlow(sp), variant: opts.gpu ? "gpu" : "cpu" };
 }

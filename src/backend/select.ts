@@ -73,9 +73,9 @@ async function provide(name: BackendName, skipped: BackendInfo["skipped"]): Prom
 }
 
 /**
- * Where `Identity` copies the tensor's bytes (traits.identityCopies: WASM). The engine clones every tensor it saves for backprop through
- * `Identity`, so training held a second copy of each saved activation and of every weight a matmul used (the bench
- * model's full fine-tune overflowed the 4 GiB heap). Tensors are immutable (a Variable's `assign` swaps its data
+ * Where `Identity` copies the tensor's bytes (traits.identityCopies: WASM). The engine clones every tensor it saves
+ * for backprop through `Identity`, so training held a second copy of each saved activation and of every weight a
+ * matmul used (the bench model's full fine-tune overflowed the 4 GiB heap). Tensors are immutable (a Variable's `assign` swaps its data
  * id), so the clone can share the data by reference count, exactly what the CPU backend's Identity does.
  */
 function shareIdentityData(backendName: BackendName): void {

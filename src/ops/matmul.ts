@@ -29,9 +29,9 @@ const productWithExplicitTransposeGrad = tf.customGrad(((a: tf.Tensor, b: tf.Ten
 }) as unknown as Parameters<typeof tf.customGrad>[0]);
 
 /**
- * WASM's BatchMatMul takes its fast (XNNPACK) path only for a batch of 1 (traits.batchedMatMulPerSlice); a batched product such as attention's
- * [1,4,963,64]×[1,4,64,321] falls to a naive loop (~1 GFLOP/s). There, a batch is done as separate 2-D products
- * (measured 8× faster on the bench model's attention).
+ * WASM's BatchMatMul takes its fast (XNNPACK) path only for a batch of 1 (traits.batchedMatMulPerSlice); a batched
+ * product such as attention's [1,4,963,64]×[1,4,64,321] falls to a naive loop (~1 GFLOP/s). There, a batch is done
+ * as separate 2-D products (measured 8× faster on the bench model's attention).
  */
 function productPerSlice(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
   return tf.tidy(() => {
