@@ -92,6 +92,9 @@ export function resultsTable(rows: Row[], derived: DerivedRow[], showWasmHeap: b
 export interface Header {
   backend: string;
   source: string;
+  /** What runs the arithmetic and on how many threads (from the backend's load report). */
+  engine: string;
+  threads: { intraOp: number; interOp: number };
   wasmThreads: number | null;
   tfjs: string;
   node: string;
@@ -105,10 +108,10 @@ export interface Header {
 }
 
 export function headerText(h: Header): string {
-  const threads = h.wasmThreads !== null ? `, ${h.wasmThreads} WASM thread(s)` : "";
+  const threads = `intra-op ${h.threads.intraOp}, inter-op ${h.threads.interOp} thread(s)`;
   return [
     "paligemma-ts benchmark",
-    `  backend : ${h.backend} (${h.source}${threads}), TF.js ${h.tfjs}`,
+    `  backend : ${h.backend} (${h.engine} via ${h.source}; ${threads}), TF.js ${h.tfjs}`,
     `  node    : ${h.node}`,
     `  cpu     : ${h.cpu} × ${h.cores} cores, ${h.memoryGB.toFixed(0)} GB RAM`,
     `  date    : ${h.date}; load average ${h.loadAvg.toFixed(2)} at start${h.loadAvg > 0.5 ? " (other work is running: numbers are noisy)" : ""}`,

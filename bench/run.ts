@@ -24,6 +24,7 @@ import { parseArgs } from "node:util";
 import { getThreadsCount } from "@tensorflow/tfjs-backend-wasm";
 import { tf } from "../src/tf.js";
 import { initBackend, BACKEND_NAMES, type BackendName } from "../src/backend/select.js";
+import { traitsOf } from "../src/backend/traits.js";
 import { NEW_TOKENS, jobId, parseJobId, runJob, workloadLabel, type Job, type JobResult } from "./jobs.js";
 import { resultsDir } from "./paths.js";
 import { FOOTNOTES, PYTORCH_SMALL_REF, REF_FOOTNOTE, fmtS, headerText, resultsTable, type DerivedRow, type Header, type Row } from "./report.js";
@@ -134,6 +135,8 @@ async function main(flags: Flags): Promise<void> {
   const header: Header = {
     backend: info.name,
     source: info.source,
+    engine: info.version,
+    threads: { intraOp: info.threads.intraOp, interOp: info.threads.interOp },
     wasmThreads: info.name === "wasm" ? getThreadsCount() : null,
     tfjs: tf.version.tfjs,
     node: process.version,
@@ -174,7 +177,7 @@ async function main(flags: Flags): Promise<void> {
   notes.push(`total bench time ${fmtS(total)} (one process per job; model building and warm-ups included); ` +
     `load average ${loadavg()[0]!.toFixed(2)} at the end.`);
 
-  console.log(resultsTable(rows, derived ? [derived] : [], info.name === "wasm"));
+  console.log(resultsTable(rows, derived ? [derived] : [], traitsOf(info.name).heapLimitBytes !== null));
   console.log("\n" + FOOTNOTES + (rows.some((r) => r.model === "small") ? "\n" + REF_FOOTNOTE : ""));
   console.log("\n" + notes.map((n) => `- ${n}`).join("\n"));
   if (texts.length) console.log("\n" + texts.join("\n\n"));
