@@ -14,7 +14,8 @@
  *     await saveTrainingState(tmpDir, snapshot);
  *     const s = await loadTrainingState("out/checkpoint-20");
  */
-import { readFile, stat, writeFile } from "node:fs/promises";
+import { readFile, stat } from "node:fs/promises";
+import { writeFileAtomic } from "../util/atomic-write.js";
 import { join } from "node:path";
 import { tf } from "../tf.js";
 import { SafetensorsCheckpoint, SafetensorsFile } from "../io/safetensors.js";
@@ -134,10 +135,10 @@ export async function saveTrainingState(dir: string, snap: TrainingSnapshot): Pr
   for (const [name, h] of snap.optimizer.expAvgSq) tensors[`exp_avg_sq.${name}`] = { dtype: "F32", shape: h.shape, data: h.data };
   await saveSafetensors(join(dir, OPTIMIZER_FILE), tensors, { format: "pt", step: String(snap.optimizer.step) });
   const json = (o: unknown) => JSON.stringify(o, null, 2) + "\n";
-  await writeFile(join(dir, SCHEDULER_FILE), json(snap.schedule));
-  await writeFile(join(dir, RNG_FILE), json({ trainer: snap.rng }));
-  await writeFile(join(dir, ARGS_FILE), json(snap.args));
-  await writeFile(join(dir, TRAINER_STATE_FILE), json(stateToJson(snap.state)));
+  await writeFileAtomic(join(dir, SCHEDULER_FILE), json(snap.schedule));
+  await writeFileAtomic(join(dir, RNG_FILE), json({ trainer: snap.rng }));
+  await writeFileAtomic(join(dir, ARGS_FILE), json(snap.args));
+  await writeFileAtomic(join(dir, TRAINER_STATE_FILE), json(stateToJson(snap.state)));
 }
 
 async function readJson(path: string): Promise<any> {
