@@ -157,6 +157,12 @@ export class GemmaTokenizer implements TokenDecoder {
     if (json === null || typeof json !== "object" || !("model" in json)) {
       throw new TokenizerError(source, "not a tokenizer.json (no \"model\" object); use the file from the Hugging Face checkpoint");
     }
+    const vocab = (json as TokenizerJson).model?.vocab as unknown;
+    if (vocab === null || typeof vocab !== "object") {
+      // tokenizers.js would accept it and encode every piece as <unk>
+      const got = vocab === undefined ? "nothing" : `${typeof vocab === "string" ? "a string" : String(vocab)}`;
+      throw new TokenizerError(source, `field "model.vocab": expected an object {piece: id} (BPE) or an array of [piece, score] (Unigram); got ${got}; use the file from the Hugging Face checkpoint`);
+    }
     try {
       json = withPaliGemmaAddedTokens(json as TokenizerJson);
       // transformers' GemmaTokenizerFast defaults clean_up_tokenization_spaces to false; tokenizers.js to true.

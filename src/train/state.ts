@@ -159,7 +159,11 @@ async function readJson(path: string): Promise<any> {
 export async function loadTrainingState(dir: string): Promise<Omit<TrainingSnapshot, "args">> {
   const state = stateFromJson(await readJson(join(dir, TRAINER_STATE_FILE)), join(dir, TRAINER_STATE_FILE));
   const schedule = await readJson(join(dir, SCHEDULER_FILE));
-  const rng = (await readJson(join(dir, RNG_FILE))).trainer as number[];
+  const rngJson = await readJson(join(dir, RNG_FILE));
+  const rng = rngJson?.trainer as number[];
+  if (!Array.isArray(rng) || rng.length !== 4 || !rng.every((w) => Number.isInteger(w) && w >= 0 && w <= 0xffffffff)) {
+    throw new TrainingError(`${join(dir, RNG_FILE)}: field "trainer": expected four uint32 words; got ${JSON.stringify(rng)?.slice(0, 80)}; the checkpoint is damaged: resume from another one`);
+  }
   const file = await SafetensorsFile.open(join(dir, OPTIMIZER_FILE));
   try {
     const expAvg = new Map<string, { shape: number[]; data: Float32Array }>();

@@ -128,7 +128,7 @@ export async function recoverDirWrites(parent: string, names: RegExp): Promise<R
     entries = await readdir(parent);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === "ENOENT") return out;
-    throw e;
+    throw new WriteError(parent, e, "cannot be read as an output directory");
   }
   const leftovers = new Map<string, { tmp: string[]; ready: string[]; old: string[] }>();
   for (const entry of entries) {
