@@ -12,8 +12,7 @@
 import { createReadStream } from "node:fs";
 import { writeFileAtomic } from "../util/atomic-write.js";
 
-/** Lines longer than this many bytes are reported, not read (a 50 MB line would otherwise reach the tokenizer). */
-export const DEFAULT_MAX_LINE_BYTES = 4 * 1024 * 1024;
+import { DEFAULT_MAX_LINE_BYTES } from "./limits.js";
 
 /**
  * One non-blank line of a JSONL file and its 1-based line number; `problem` (with `text` "") when the line could not

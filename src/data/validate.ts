@@ -23,10 +23,8 @@ import { dirname, resolve } from "node:path";
 import sharp from "sharp";
 import { loadImageRgb } from "../io/images.js";
 import { resolveInside } from "../util/paths.js";
-import { DEFAULT_MAX_LINE_BYTES, parseExampleLine, readJsonlLines } from "./jsonl.js";
-
-/** Longest `prefix` or `suffix` accepted, in characters (a PaliGemma text of 8k tokens is far shorter). */
-export const DEFAULT_MAX_TEXT_CHARS = 262_144;
+import { parseExampleLine, readJsonlLines } from "./jsonl.js";
+import { DEFAULT_MAX_LINE_BYTES, DEFAULT_MAX_TEXT_CHARS } from "./limits.js";
 
 /** What kind of problem a line has (see the file header for the order of checks). */
 export type ProblemKind = "file" | "empty" | "size" | "encoding" | "json" | "field" | "path" | "duplicate" | "image-missing" | "image-undecodable";

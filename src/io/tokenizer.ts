@@ -146,6 +146,7 @@ export class GemmaTokenizer implements TokenDecoder {
   /** Number of ids: highest id of the vocabulary and added tokens + 1. */
   readonly vocabSize: number;
   private readonly inner: TokenizersJs;
+  private longestPiece = 0;
   private readonly locIds: Int32Array;
   private readonly segIds: Int32Array;
 
@@ -202,6 +203,17 @@ export class GemmaTokenizer implements TokenDecoder {
     let maxId = -1;
     for (const id of this.inner.get_vocab(true).values()) if (id > maxId) maxId = id;
     this.vocabSize = maxId + 1;
+  }
+
+  /**
+   * Characters of the longest piece in the vocabulary (added tokens included): no token covers more text, so the
+   * first n tokens of a text come from at most its first n · maxPieceChars characters.
+   */
+  get maxPieceChars(): number {
+    if (this.longestPiece === 0) {
+      for (const piece of this.inner.get_vocab(true).keys()) this.longestPiece = Math.max(this.longestPiece, [...piece].length);
+    }
+    return this.longestPiece;
   }
 
   /**
