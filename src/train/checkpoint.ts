@@ -77,21 +77,22 @@ export async function writeCheckpointAtomically(outputDir: string, step: number,
 }
 
 /**
- * Delete the oldest checkpoints beyond `limit` (HF `_rotate_checkpoints`). `keep` (the best checkpoint, with
- * loadBestModelAtEnd) is never deleted; with limit 1 and a best that is not the newest, two are kept, as in HF.
- * Returns the deleted paths.
+ * Delete the oldest checkpoints beyond `limit` (HF `_rotate_checkpoints`). The checkpoints in `keep` (the best one
+ * with loadBestModelAtEnd, the NaN guard's last good one) are never deleted, nor is the newest; the limit grows to
+ * hold them, so with limit 1 and a best that is not the newest two are kept, as in HF. Returns the deleted paths.
  */
-export async function rotateCheckpoints(outputDir: string, o: { limit: number | null; keep?: string | null }): Promise<string[]> {
+export async function rotateCheckpoints(outputDir: string, o: { limit: number | null; keep?: string | null | readonly (string | null)[] }): Promise<string[]> {
   if (o.limit === null || o.limit <= 0) return [];
   const all = await listCheckpoints(outputDir);
-  const keep = o.keep ? resolve(o.keep) : null;
-  const newest = all.length ? resolve(all[all.length - 1]!.path) : null;
-  let limit = o.limit;
-  if (limit === 1 && keep !== null && keep !== newest && all.some((c) => resolve(c.path) === keep)) limit = 2;
+  if (all.length === 0) return [];
+  const keepList = (Array.isArray(o.keep) ? o.keep : [o.keep]) as (string | null | undefined)[];
+  const newest = resolve(all[all.length - 1]!.path);
+  const kept = new Set(keepList.filter((k): k is string => !!k).map((k) => resolve(k)).filter((k) => all.some((c) => resolve(c.path) === k)));
+  kept.add(newest);
+  const limit = Math.max(o.limit, kept.size);
   const excess = all.length - limit;
   if (excess <= 0) return [];
-  const deletable = all.filter((c) => resolve(c.path) !== keep);
-  const gone = deletable.slice(0, excess).map((c) => c.path);
+  const gone = all.filter((c) => !kept.has(resolve(c.path))).slice(0, excess).map((c) => c.path);
   for (const p of gone) await rm(p, { recursive: true, force: true });
   return gone;
 }

@@ -54,6 +54,10 @@ export function toHfTrainingArguments(args: TrainingArguments, outputDir: string
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(args.toJSON())) if (!NOT_HF.has(k)) out[camelToSnake(k)] = v;
   out["output_dir"] = outputDir;
+  // The job's collator reads the raw "image", "prefix" and "suffix" columns; HF's default (True) strips every column
+  // the model's forward() does not name, so the first batch would die with KeyError: 'image' (issue 13.11). Our own
+  // removeUnusedColumns is a no-op (the collator builds exactly the model inputs), so the job always gets False.
+  out["remove_unused_columns"] = false;
   return out;
 }
 

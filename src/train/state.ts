@@ -26,6 +26,7 @@ import type { TrainableModel } from "../model/trainable.js";
 import type { AdamWState } from "./adamw.js";
 import type { ScheduleSpec } from "./schedule.js";
 import { TrainingError } from "./errors.js";
+import type { CheckpointHealth, HealthReference } from "./health.js";
 
 export const TRAINER_STATE_FILE = "trainer_state.json";
 export const OPTIMIZER_FILE = "optimizer.safetensors";
@@ -63,6 +64,14 @@ export interface TrainerStateData {
   lossSinceLog: number;
   stepsSinceLog: number;
   earlyStoppingCounter: number;
+  /** Sum of the step losses of every step of the run so far (resumed runs included): `trainLoss` is its mean. */
+  totalLossSum: number;
+  /** What the NaN guard compares against (health.ts); null until the first step. */
+  guard: HealthReference | null;
+  /** The newest checkpoint the NaN guard found healthy (kept by rotation), or null. */
+  lastGoodCheckpoint: string | null;
+  /** This checkpoint's health, measured when it was saved. */
+  health?: CheckpointHealth;
 }
 
 export interface TrainingSnapshot {
@@ -100,6 +109,10 @@ function stateToJson(s: TrainerStateData): object {
       loss_since_log: s.lossSinceLog,
       steps_since_log: s.stepsSinceLog,
       early_stopping_counter: s.earlyStoppingCounter,
+      total_loss_sum: s.totalLossSum,
+      guard: s.guard,
+      last_good_checkpoint: s.lastGoodCheckpoint,
+      health: s.health,
     },
   };
 }
@@ -125,6 +138,11 @@ function stateFromJson(j: any, file: string): TrainerStateData {
     lossSinceLog: ours.loss_since_log ?? 0,
     stepsSinceLog: ours.steps_since_log ?? 0,
     earlyStoppingCounter: ours.early_stopping_counter ?? 0,
+    // checkpoints written before total_loss_sum existed: NaN marks the sum unknown (trainLoss then covers this call)
+    totalLossSum: typeof ours.total_loss_sum === "number" ? ours.total_loss_sum : NaN,
+    guard: ours.guard ?? null,
+    lastGoodCheckpoint: ours.last_good_checkpoint ?? null,
+    health: ours.health,
   };
 }
 
