@@ -85,20 +85,11 @@ export async function* readJsonlLines(file: string, options: { maxLineBytes?: nu
   }
 }
 
-/** Index of the first byte where `bytes` stops being valid UTF-8. */
+/** Byte offset of the first invalid UTF-8 sequence in `bytes` (the first U+FFFD of a lenient decoding). */
 function firstInvalidUtf8(bytes: Uint8Array): number {
-  let lo = 0;
-  let hi = bytes.length; // invariant: bytes[0, lo) decodes (up to a character boundary), bytes[0, hi] does not
-  while (hi - lo > 1) {
-    const mid = (lo + hi) >> 1;
-    try {
-      new TextDecoder("utf-8", { fatal: true }).decode(bytes.subarray(0, mid), { stream: true }); // a cut character is fine
-      lo = mid;
-    } catch {
-      hi = mid;
-    }
-  }
-  return lo;
+  const lenient = new TextDecoder("utf-8").decode(bytes);
+  const at = lenient.indexOf("\ufffd");
+  return Buffer.byteLength(lenient.slice(0, Math.max(at, 0)), "utf8");
 }
 
 /** The three fields of a PaliGemma JSONL line (extra keys are allowed and ignored). */
