@@ -20,7 +20,7 @@ import { synthManifests } from "../data/synth/manifests.js";
 
 export const DATA_USAGE = `usage:
   paligemma-ts data synth manifests|detection|segmentation --out DIR [--seed N] [--train N] [--valid N] [--test N] [--variants N]
-  paligemma-ts data validate PATH [--strict] [--image-dir DIR]
+  paligemma-ts data validate PATH [--strict] [--deep] [--image-dir DIR]
   paligemma-ts data describe PATH [--image-dir DIR]
   paligemma-ts data convert coco ROOT --out DIR [--class-order declared|sorted] [--empty keep|skip]
   paligemma-ts data convert coco --annotations FILE [--images DIR] --out DIR [same options]
@@ -29,9 +29,10 @@ export const DATA_USAGE = `usage:
   synth        writes a deterministic synthetic dataset: manifests (JSON extraction, 30/10/10 documents, train x5
                photos), detection (shapes with <loc> suffixes + COCO boxes), segmentation (shapes, COCO polygons)
   validate     checks every line of PATH (a dataset root with train/ valid/ test/, a split folder, or a .jsonl
-               file): JSON, fields, image paths, duplicates, image headers. Prints one "file:line: problem" per
-               problem and a "loaded N of M" summary per file; exits 1 under --strict when there are problems.
-               Never modifies anything.
+               file): UTF-8, sizes (4 MiB a line, 262144 characters a text), JSON, fields, image paths (real
+               paths, symlinks followed, inside the root), duplicates, image headers (--deep: every pixel).
+               Prints one "file:line: problem" per problem and a "loaded N of M" summary per file; exits 1 under
+               --strict when there are problems (an empty file is one). Never modifies anything.
   describe     counts, prefix/suffix length histograms (characters) and image sizes per split
   convert coco a Roboflow COCO export (ROOT/{train,valid,test}/_annotations.coco.json) or one COCO file into the
                PaliGemma JSONL layout: prefix "detect a ; b" (all classes, declared order), suffix <loc> boxes;
@@ -93,6 +94,9 @@ const isDir = (p: string) => stat(p).then((s) => s.isDirectory(), () => false);
 
 /** The JSONL files PATH stands for, with the root their images must stay in. */
 async function targets(path: string, imageDir?: string): Promise<{ file: string; imageDir: string; root: string }[]> {
+  for (const f of [join(path, ANNOTATIONS_FILE), ...SPLITS.map((s) => join(path, s, ANNOTATIONS_FILE))]) {
+    if (await isDir(f)) throw new Error(`${f}: is a directory; ${ANNOTATIONS_FILE} must be the JSONL file`);
+  }
   if (await isFile(path)) return [{ file: path, imageDir: imageDir ?? dirname(path), root: imageDir ?? dirname(path) }];
   if (await isFile(join(path, ANNOTATIONS_FILE))) return [{ file: join(path, ANNOTATIONS_FILE), imageDir: imageDir ?? path, root: imageDir ?? path }];
   const found = [];
@@ -113,13 +117,15 @@ async function validateCmd(p: Parsed, describe: boolean, out: Out): Promise<numb
   }
   let problems = 0;
   for (const t of files) {
-    const r = await validateJsonlFile(t.file, { imageDir: t.imageDir, root: t.root, onProblem: describe ? undefined : (pr) => out(formatProblem(pr)) });
+    const decode = p.flags.has("--deep") ? "full" : "header";
+    const r = await validateJsonlFile(t.file, { imageDir: t.imageDir, root: t.root, decode, onProblem: describe ? undefined : (pr) => out(formatProblem(pr)) });
     problems += r.problems.length;
     if (describe) out(formatDescription(describeEntries(r.entries, { lines: r.total }), t.file));
     else out(`${t.file}: loaded ${r.entries.length} of ${r.total}, skipped ${r.total - r.entries.length}`);
   }
   if (describe) return 0;
   out(problems === 0 ? "no problems found" : `${problems} problem${problems === 1 ? "" : "s"} found`);
+  out(p.flags.has("--deep") ? "images: every pixel decoded" : "images: headers read, pixels not decoded (a truncated file can pass); --deep decodes them");
   return problems > 0 && p.flags.has("--strict") ? 1 : 0;
 }
 
@@ -203,7 +209,7 @@ export async function runData(args: readonly string[], output: DataIo = processI
       out(DATA_USAGE);
       return sub ? 0 : 2;
     }
-    if (sub === "validate") return await validateCmd(parseArgs(rest, ["--image-dir"], ["--strict"]), false, out);
+    if (sub === "validate") return await validateCmd(parseArgs(rest, ["--image-dir"], ["--strict", "--deep"]), false, out);
     if (sub === "describe") return await validateCmd(parseArgs(rest, ["--image-dir"], []), true, out);
     if (sub === "synth") return await synthCmd(parseArgs(rest, ["--out", "--seed", "--train", "--valid", "--test", "--variants"], []), out);
     if (sub === "convert") {

@@ -10,11 +10,14 @@ import { fileURLToPath } from "node:url";
 import { dirname, resolve } from "node:path";
 import type { BackendName } from "../backend/select.js";
 
+/** A command line that cannot be run as typed: exit status 2 (as `data` does), not 1. */
+class UsageError extends Error {}
+
 function flag(args: string[], name: string, usage: string): string | undefined {
   const i = args.indexOf(name);
   if (i < 0) return undefined;
   const v = args[i + 1];
-  if (v === undefined || v.startsWith("--")) throw new Error(`${name} needs a value\n${usage}`);
+  if (v === undefined || v.startsWith("--")) throw new UsageError(`${name} needs a value\n${usage}`);
   return v;
 }
 
@@ -30,7 +33,7 @@ async function main(argv: string[]): Promise<number> {
   if (cmd === "smoke") {
     const backend = flag(args, "--backend", USAGE);
     if (backend && !(BACKEND_NAMES as readonly string[]).includes(backend)) {
-      throw new Error(`--backend: unknown backend "${backend}"; use one of ${BACKEND_NAMES.join(", ")}`);
+      throw new UsageError(`--backend: unknown backend "${backend}"; use one of ${BACKEND_NAMES.join(", ")}`);
     }
     const here = dirname(fileURLToPath(import.meta.url)); // dist/src/cli
     const golden = flag(args, "--golden", USAGE) ?? resolve(here, "..", "..", "..", "test", "fixtures", "golden", "paligemma2-tiny");
@@ -46,6 +49,6 @@ main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (e: Error) => {
     process.stderr.write(`paligemma-ts: ${e.message}\n`);
-    process.exit(1);
+    process.exit(e instanceof UsageError ? 2 : 1);
   },
 );

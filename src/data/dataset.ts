@@ -38,6 +38,10 @@ export interface LoadOptions {
   root?: string;
   /** Receives every warning line and the summary. Default `console.warn`. */
   onWarning?: (message: string) => void;
+  /** Image check: `"header"` (default, fast) or `"full"` (decode every image now; see validate.ts). */
+  decode?: "header" | "full";
+  /** Size limits on lines and texts (see validate.ts). */
+  limits?: { maxLineBytes?: number; maxTextChars?: number };
 }
 
 export interface BatchOptions {
@@ -178,6 +182,8 @@ export async function loadJsonlDataset(file: string, options: LoadOptions & { di
     imageDir: options.imageDir,
     root: options.root,
     displayName: options.displayName,
+    decode: options.decode,
+    limits: options.limits,
     onProblem: (p) => {
       if (p.kind === "file" || policy === "error") throw new DatasetError(p);
       warn(formatProblem(p));
@@ -212,8 +218,9 @@ export async function loadDataset(root: string, options: LoadOptions = {}): Prom
   const out: DatasetSplits = {};
   for (const split of SPLITS) {
     const file = join(root, split, ANNOTATIONS_FILE);
-    const exists = await stat(file).then((s) => s.isFile(), () => false);
-    if (!exists) continue;
+    const s = await stat(file).catch(() => null);
+    if (!s) continue;
+    if (!s.isFile()) throw new DatasetError({ file, line: 0, kind: "file", message: `is not a file (a directory?); ${ANNOTATIONS_FILE} must be the JSONL file of the ${split} split` });
     out[split] = await loadJsonlDataset(file, {
       ...options,
       imageDir: options.imageDir ?? join(root, split),

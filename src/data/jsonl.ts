@@ -10,34 +10,86 @@
  * }
  */
 import { createReadStream } from "node:fs";
-import { open } from "node:fs/promises";
-import { createInterface } from "node:readline";
+import { writeFileAtomic } from "../util/atomic-write.js";
 
-/** One non-blank line of a JSONL file and its 1-based line number. */
+import { DEFAULT_MAX_LINE_BYTES } from "./limits.js";
+
+/**
+ * One non-blank line of a JSONL file and its 1-based line number; `problem` (with `text` "") when the line could not
+ * be read: longer than `maxLineBytes` (kind "size", its bytes are skipped, never held) or not valid UTF-8 (kind
+ * "encoding": decoding would silently turn bad bytes into U+FFFD).
+ */
 export interface JsonlLine {
   line: number;
   text: string;
+  problem?: { kind: "size" | "encoding"; message: string };
 }
+
+const BOM = [0xef, 0xbb, 0xbf];
 
 /**
  * Streams the non-blank lines of `file` with their 1-based numbers (blank lines are skipped but counted in the
- * numbering; a UTF-8 BOM and `\r` line ends are removed). Rejects with the fs error if the file cannot be read.
+ * numbering; a UTF-8 BOM and `\r` line ends are removed). Lines are split on bytes and decoded strictly; an
+ * over-long or invalid line is yielded with a `problem`. Rejects with the fs error if the file cannot be read.
  */
-export async function* readJsonlLines(file: string): AsyncGenerator<JsonlLine> {
-  const stream = createReadStream(file, { encoding: "utf8" });
-  const rl = createInterface({ input: stream, crlfDelay: Infinity });
+export async function* readJsonlLines(file: string, options: { maxLineBytes?: number } = {}): AsyncGenerator<JsonlLine> {
+  const max = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
+  const decoder = new TextDecoder("utf-8", { fatal: true });
+  const stream = createReadStream(file);
   let line = 0;
+  let parts: Buffer[] = [];
+  let size = 0;
+  const finish = (): JsonlLine | null => {
+    line++;
+    const n = size;
+    const kept = parts;
+    parts = [];
+    size = 0;
+    if (n > max) {
+      const mb = (n / 1048576).toFixed(1);
+      return { line, text: "", problem: { kind: "size", message: `line is ${n} bytes (${mb} MiB), over the limit of ${max} bytes (maxLineBytes); shorten its texts or raise maxLineBytes` } };
+    }
+    let bytes = Buffer.concat(kept);
+    if (line === 1 && BOM.every((b, i) => bytes[i] === b)) bytes = bytes.subarray(3);
+    if (bytes.length > 0 && bytes[bytes.length - 1] === 0x0d) bytes = bytes.subarray(0, bytes.length - 1);
+    let text: string;
+    try {
+      text = decoder.decode(bytes);
+    } catch {
+      const at = firstInvalidUtf8(bytes);
+      return { line, text: "", problem: { kind: "encoding", message: `not valid UTF-8 (bad byte 0x${bytes[at]?.toString(16).padStart(2, "0")} at byte ${at} of the line); save the file as UTF-8` } };
+    }
+    return text.trim() === "" ? null : { line, text };
+  };
   try {
-    for await (const raw of rl) {
-      line++;
-      const text = line === 1 && raw.charCodeAt(0) === 0xfeff ? raw.slice(1) : raw;
-      if (text.trim() === "") continue;
-      yield { line, text };
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      let start = 0;
+      for (;;) {
+        const nl = chunk.indexOf(0x0a, start);
+        const end = nl < 0 ? chunk.length : nl;
+        if (size + (end - start) <= max) parts.push(chunk.subarray(start, end));
+        else parts = []; // over the limit: count the bytes, keep none
+        size += end - start;
+        if (nl < 0) break;
+        const l = finish();
+        if (l) yield l;
+        start = nl + 1;
+      }
+    }
+    if (size > 0) {
+      const l = finish();
+      if (l) yield l;
     }
   } finally {
-    rl.close();
     stream.destroy();
   }
+}
+
+/** Byte offset of the first invalid UTF-8 sequence in `bytes` (the first U+FFFD of a lenient decoding). */
+function firstInvalidUtf8(bytes: Uint8Array): number {
+  const lenient = new TextDecoder("utf-8").decode(bytes);
+  const at = lenient.indexOf("\ufffd");
+  return Buffer.byteLength(lenient.slice(0, Math.max(at, 0)), "utf8");
 }
 
 /** The three fields of a PaliGemma JSONL line (extra keys are allowed and ignored). */
@@ -60,8 +112,34 @@ function shown(v: unknown): string {
   return typeof v === "object" ? "an object" : `${typeof v} ${JSON.stringify(v)?.slice(0, 40)}`;
 }
 
+/** The first key that appears twice at the top level of the JSON object `text` (valid JSON), or null. */
+export function duplicateTopLevelKey(text: string): string | null {
+  const seen = new Set<string>();
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === "{" || c === "[") depth++;
+    else if (c === "}" || c === "]") depth--;
+    else if (c === '"') {
+      let j = i + 1;
+      while (text[j] !== '"') j += text[j] === "\\" ? 2 : 1;
+      if (depth === 1) {
+        let k = j + 1;
+        while (k < text.length && /\s/.test(text[k]!)) k++;
+        if (text[k] === ":") {
+          const key = JSON.parse(text.slice(i, j + 1)) as string;
+          if (seen.has(key)) return key;
+          seen.add(key);
+        }
+      }
+      i = j;
+    }
+  }
+  return null;
+}
+
 /**
- * Parses one line; never throws. Problems: invalid JSON, a non-object, a missing or non-string `image`,
+ * Parses one line; never throws. Problems: invalid JSON, a non-object, a duplicate top-level key, a missing or non-string `image`,
  * `prefix` or `suffix`, an empty `image`. (`prefix`/`suffix` may be empty strings: an image with no objects has
  * an empty detection suffix.)
  */
@@ -75,6 +153,8 @@ export function parseExampleLine(text: string): ParsedLine {
   if (obj === null || typeof obj !== "object" || Array.isArray(obj)) {
     return { ok: false, kind: "json", problem: `expected a JSON object {"image", "prefix", "suffix"}; got ${shown(obj)}` };
   }
+  const dup = duplicateTopLevelKey(text);
+  if (dup !== null) return { ok: false, kind: "json", problem: `duplicate key ${JSON.stringify(dup)} (JSON.parse would keep the last silently); keep one` };
   const rec = obj as Record<string, unknown>;
   for (const f of FIELDS) {
     if (!(f in rec)) return { ok: false, kind: "field", problem: `field "${f}": missing; every line needs "image", "prefix" and "suffix" strings` };
@@ -86,13 +166,13 @@ export function parseExampleLine(text: string): ParsedLine {
 
 /**
  * Writes rows as JSON Lines (one `JSON.stringify(row)` per line, `\n` ends), buffered in ~64 KiB writes so a
- * large dataset is never built as one string; resolves with the number of rows once the file is closed.
+ * large dataset is never built as one string, through util/atomic-write.ts (a temporary sibling renamed over `file`
+ * when complete: a failure half-way leaves the previous file, or none); resolves with the number of rows.
  */
 export async function writeJsonl(file: string, rows: Iterable<unknown> | AsyncIterable<unknown>): Promise<number> {
-  const fh = await open(file, "w");
   let n = 0;
-  let buf = "";
-  try {
+  await writeFileAtomic(file, async (fh) => {
+    let buf = "";
     for await (const row of rows as AsyncIterable<unknown>) {
       buf += JSON.stringify(row) + "\n";
       n++;
@@ -102,8 +182,6 @@ export async function writeJsonl(file: string, rows: Iterable<unknown> | AsyncIt
       }
     }
     if (buf) await fh.write(buf);
-  } finally {
-    await fh.close();
-  }
+  });
   return n;
 }

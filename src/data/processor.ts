@@ -28,6 +28,7 @@ import {
   buildBatch, cleanPrompt, ProcessorError, truncationWarning, type HostBatch, type Padding, type RowTokens,
 } from "./prompt.js";
 import type { CollateOptions, Collator, Example, ModelBatch } from "./types.js";
+import { CUT_MARGIN_TOKENS, DEFAULT_MAX_TEXT_CHARS } from "./limits.js";
 
 export { ProcessorError } from "./prompt.js";
 
@@ -174,9 +175,21 @@ export class PaliGemmaProcessor implements Collator {
       throw new ProcessorError(`got ${suffixes.length} suffixes for ${prefixes.length} prefixes; give one suffix per prefix`);
     }
     const eos = this.tokenizer.idToToken(this.tokenizer.eosTokenId)!;
+    // Cut huge texts before tokenizing them: with maxLength, only the first maxLength (+ a margin) tokens can
+    // survive, and they come from the first (maxLength + margin) · maxPieceChars characters; without it, a text
+    // over DEFAULT_MAX_TEXT_CHARS is an error (tokenizing 50 MB whole exhausts the heap).
+    const cap = opts.maxLength !== undefined ? (opts.maxLength + CUT_MARGIN_TOKENS) * this.tokenizer.maxPieceChars : DEFAULT_MAX_TEXT_CHARS;
+    const cut = (text: string, field: string): string => {
+      if (text.length <= cap) return text;
+      if (opts.maxLength === undefined) {
+        throw new ProcessorError(`${field}: ${text.length} characters, over ${DEFAULT_MAX_TEXT_CHARS} without maxLength; set maxLength (and truncation: true) or shorten the text`);
+      }
+      const end = /[\ud800-\udbff]/.test(text[cap - 1]!) ? cap - 1 : cap; // never split a surrogate pair
+      return text.slice(0, end);
+    };
     const rows: RowTokens[] = prefixes.map((p, i) => {
-      const prefix = cleanPrompt(p, `prefixes[${i}]`, "prefix", IMAGE_TOKEN, N);
-      const suffix = suffixes ? cleanPrompt(suffixes[i], `suffixes[${i}]`, "suffix", IMAGE_TOKEN, N) : null;
+      const prefix = cut(cleanPrompt(p, `prefixes[${i}]`, "prefix", IMAGE_TOKEN, N), `prefixes[${i}]`);
+      const suffix = suffixes ? cut(cleanPrompt(suffixes[i], `suffixes[${i}]`, "suffix", IMAGE_TOKEN, N), `suffixes[${i}]`) : null;
       return {
         prefix: this.tokenizer.encode(`${prefix}\n`, { addSpecialTokens: false }), // after <bos>, as HF's string
         suffix: suffix === null ? null : this.tokenizer.encode(suffix + eos, { addSpecialTokens: false }),

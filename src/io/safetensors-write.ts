@@ -7,15 +7,16 @@
  * transformers `save_pretrained`: `model-00001-of-00003.safetensors` + `model.safetensors.index.json`
  * `{"metadata": {"total_size": N}, "weight_map": {...}}`.
  *
- * Files are written to `<path>.tmp-<pid>-<random>` and renamed into place, so a crash never leaves a torn file,
+ * Files are written through util/atomic-write.ts (`<path>.tmp-<pid>-<random>`, renamed into place), so a crash never leaves a torn file,
  * and tensors are streamed one at a time (only one tensor's encoded bytes are in memory at once).
  *
  * @example
  * await saveSafetensors("adapter.safetensors", { "lora_A.weight": { shape: [8, 2304], data: a } }, { format: "pt" });
  * await saveShardedSafetensors("out/", weights, { maxShardBytes: 5e9 });
  */
-import { open as openFile, mkdir, readdir, rename, rm, type FileHandle } from "node:fs/promises";
+import { mkdir, readdir, rm, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
+import { writeFileAtomic } from "../util/atomic-write.js";
 import { DTYPE_SIZE, INDEX_FILE, SINGLE_FILE, SafetensorsError, type SafetensorsDtype } from "./safetensors.js";
 
 /** A tensor to write. `dtype` defaults to F32 / I32 / U8 / I64 for Float32Array / Int32Array / Uint8Array /
@@ -194,22 +195,6 @@ async function writeAll(handle: FileHandle, data: Uint8Array, position: number):
   return position + data.length;
 }
 
-/** Write `write(handle)` to a temporary sibling of `path`, fsync, then rename it over `path`. */
-async function atomically(path: string, write: (handle: FileHandle) => Promise<void>): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 10)}`;
-  const handle = await openFile(tmp, "wx");
-  try {
-    await write(handle);
-    await handle.sync();
-    await handle.close();
-    await rename(tmp, path);
-  } catch (err) {
-    await handle.close().catch(() => undefined);
-    await rm(tmp, { force: true });
-    throw err;
-  }
-}
-
 /**
  * Write `tensors` to one safetensors file at `path`, atomically.
  * @param tensors name → `{ dtype?, shape, data }`; Float32Array may be stored as F32/BF16/F16/F64, Int32Array as
@@ -223,7 +208,7 @@ export async function saveSafetensors(
 ): Promise<void> {
   const planned = plan(path, tensors).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const header = headerBytes(planned, metadata, path);
-  await atomically(path, async (handle) => {
+  await writeFileAtomic(path, async (handle) => {
     let position = await writeAll(handle, header, 0);
     for (const t of planned) position = await writeAll(handle, encode(t.dtype, t.tensor.data), position);
   });
@@ -271,7 +256,7 @@ export async function saveShardedSafetensors(
     indexFile = join(dir, INDEX_FILE);
     const sortedMap = Object.fromEntries(Object.keys(weightMap).sort().map((k) => [k, weightMap[k]!]));
     const json = `${JSON.stringify({ metadata: { total_size: totalSize }, weight_map: sortedMap }, null, 2)}\n`;
-    await atomically(indexFile, async (handle) => void (await writeAll(handle, new TextEncoder().encode(json), 0)));
+    await writeFileAtomic(indexFile, async (handle) => void (await writeAll(handle, new TextEncoder().encode(json), 0)));
   }
   for (const entry of await readdir(dir)) {
     const stale = (SHARD_NAME.test(entry) && !names.includes(entry)) || (n === 1 && entry === INDEX_FILE);

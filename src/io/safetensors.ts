@@ -17,6 +17,7 @@
  * await ckpt.close();
  */
 import { nearNames } from "../util/suggest.js";
+import { resolveInside } from "../util/paths.js";
 import { open as openFile, readFile, readdir, stat, type FileHandle } from "node:fs/promises";
 import { dirname, join } from "node:path";
 
@@ -344,8 +345,10 @@ export class SafetensorsCheckpoint {
       throw new SafetensorsError(indexPath, `is not readable JSON: ${(cause as Error).message}`, undefined, { cause });
     }
     const weightMap = isObject(index) ? index["weight_map"] : undefined;
-    if (!isObject(weightMap) || !Object.values(weightMap).every((v) => typeof v === "string")) {
-      throw new SafetensorsError(indexPath, `needs "weight_map": {tensorName: shardFile}`);
+    if (!isObject(weightMap)) throw new SafetensorsError(indexPath, `needs "weight_map": {tensorName: shardFile}`);
+    const bad = Object.entries(weightMap).find(([, v]) => typeof v !== "string" || v === "");
+    if (bad) {
+      throw new SafetensorsError(indexPath, `field "weight_map.${bad[0]}": expected a shard file name (a non-empty string); got ${JSON.stringify(bad[1])}`);
     }
     const metadata: Record<string, string> = {};
     const rawMeta = isObject(index) ? index["metadata"] : undefined;
@@ -357,6 +360,13 @@ export class SafetensorsCheckpoint {
     const shards: SafetensorsFile[] = [];
     try {
       for (const shard of shardNames) {
+        // Shard names come from the index: resolved on the real path, they must stay in the checkpoint directory.
+        const where = await resolveInside(dir, shard);
+        if (!where.inside) {
+          const users = Object.keys(weightMap).filter((k) => weightMap[k] === shard);
+          throw new SafetensorsError(indexPath, `field "weight_map.${users[0]}": shard ${JSON.stringify(shard)} resolves to ${where.real}, ` +
+            `outside the checkpoint directory ${where.root}; shard files must lie in the directory of the index`);
+        }
         const path = join(dir, shard);
         const exists = await stat(path).then((s) => s.isFile(), () => false);
         if (!exists) {

@@ -146,6 +146,7 @@ export class GemmaTokenizer implements TokenDecoder {
   /** Number of ids: highest id of the vocabulary and added tokens + 1. */
   readonly vocabSize: number;
   private readonly inner: TokenizersJs;
+  private longestPiece = 0;
   private readonly locIds: Int32Array;
   private readonly segIds: Int32Array;
 
@@ -156,6 +157,12 @@ export class GemmaTokenizer implements TokenDecoder {
   constructor(json: unknown, config: TokenizerConfigJson = {}, readonly source = "tokenizer.json") {
     if (json === null || typeof json !== "object" || !("model" in json)) {
       throw new TokenizerError(source, "not a tokenizer.json (no \"model\" object); use the file from the Hugging Face checkpoint");
+    }
+    const vocab = (json as TokenizerJson).model?.vocab as unknown;
+    if (vocab === null || typeof vocab !== "object") {
+      // tokenizers.js would accept it and encode every piece as <unk>
+      const got = vocab === undefined ? "nothing" : `${typeof vocab === "string" ? "a string" : String(vocab)}`;
+      throw new TokenizerError(source, `field "model.vocab": expected an object {piece: id} (BPE) or an array of [piece, score] (Unigram); got ${got}; use the file from the Hugging Face checkpoint`);
     }
     try {
       json = withPaliGemmaAddedTokens(json as TokenizerJson);
@@ -196,6 +203,17 @@ export class GemmaTokenizer implements TokenDecoder {
     let maxId = -1;
     for (const id of this.inner.get_vocab(true).values()) if (id > maxId) maxId = id;
     this.vocabSize = maxId + 1;
+  }
+
+  /**
+   * Characters of the longest piece in the vocabulary (added tokens included): no token covers more text, so the
+   * first n tokens of a text come from at most its first n · maxPieceChars characters.
+   */
+  get maxPieceChars(): number {
+    if (this.longestPiece === 0) {
+      for (const piece of this.inner.get_vocab(true).keys()) this.longestPiece = Math.max(this.longestPiece, [...piece].length);
+    }
+    return this.longestPiece;
   }
 
   /**

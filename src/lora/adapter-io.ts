@@ -14,7 +14,8 @@
  * await saveAdapter(peft, "out/adapter");                  // Python: PeftModel.from_pretrained(model, "out/adapter")
  * const peft2 = await loadAdapter(base, "out/adapter", { isTrainable: true });
  */
-import { mkdir, readFile, rename, stat, writeFile } from "node:fs/promises";
+import { readFile, stat } from "node:fs/promises";
+import { ensureDir, writeFileAtomic } from "../util/atomic-write.js";
 import { join } from "node:path";
 import { tf } from "../tf.js";
 import { SafetensorsFile } from "../io/safetensors.js";
@@ -36,9 +37,9 @@ async function transposedData(v: tf.Variable): Promise<Float32Array> {
   return data;
 }
 
-/** Write `peft`'s adapter into `dir` (created if needed). Files are written to a temp name and renamed. */
+/** Write `peft`'s adapter into `dir` (created if needed). Every file goes through util/atomic-write.ts. */
 export async function saveAdapter(peft: PeftModel, dir: string): Promise<void> {
-  await mkdir(dir, { recursive: true });
+  await ensureDir(dir);
   const tensors: Record<string, TensorToWrite> = {};
   for (const [name, l] of peft.loraLayers()) {
     tensors[`${PEFT_PREFIX}${name}.lora_A.weight`] = { dtype: "F32", shape: [l.r, l.inFeatures], data: await transposedData(l.loraA) };
@@ -53,9 +54,7 @@ export async function saveAdapter(peft: PeftModel, dir: string): Promise<void> {
   }
   await saveSafetensors(join(dir, ADAPTER_WEIGHTS_FILE), tensors, { format: "pt" });
   const json = loraConfigToPeftJson(peft.peftConfig.with({ inferenceMode: true })); // PEFT saves inference_mode: true
-  const tmp = join(dir, `${ADAPTER_CONFIG_FILE}.tmp-${process.pid}`);
-  await writeFile(tmp, JSON.stringify(json, null, 2) + "\n");
-  await rename(tmp, join(dir, ADAPTER_CONFIG_FILE));
+  await writeFileAtomic(join(dir, ADAPTER_CONFIG_FILE), JSON.stringify(json, null, 2) + "\n");
 }
 
 /** File key → our name: no `base_model.model.` prefix, no ".default", HF ≥ 4.52 paths mapped to file names. */

@@ -70,6 +70,11 @@ export async function loadParams(cfg: PaliGemmaConfig, path: string): Promise<Pa
       const info = ckpt.info(name);
       checkSpec(spec, info.shape, info.dtype, info.file);
       const host = await ckpt.read(name);
+      const bad = firstNonFinite(host.data as Float32Array);
+      if (bad >= 0) {
+        throw new CheckpointError(`${info.file}: tensor "${name}" holds ${(host.data as Float32Array)[bad]} at flat index ${bad}; ` +
+          `the checkpoint is corrupt (or was saved after training diverged): use another checkpoint`, info.file);
+      }
       const data = toInternalLayout(spec, host.data as Float32Array);
       const t = tf.tensor(data, internalShape(spec), "float32");
       params.set(spec.name, tf.variable(t, true));
@@ -116,4 +121,10 @@ export function randomParams(cfg: PaliGemmaConfig, opts: { seed?: number; std?: 
     t.dispose();
   }
   return params;
+}
+
+/** Index of the first NaN or ±Infinity in `data`, or -1. */
+function firstNonFinite(data: ArrayLike<number>): number {
+  for (let i = 0; i < data.length; i++) if (!Number.isFinite(data[i]!)) return i;
+  return -1;
 }

@@ -9,7 +9,7 @@
  */
 import { tf } from "../tf.js";
 import type { PaliGemmaConfig } from "../config/types.js";
-import { mkdir, rename, writeFile } from "node:fs/promises";
+import { ensureDir, writeFileAtomic } from "../util/atomic-write.js";
 import { join } from "node:path";
 import { configToHfJson, loadPaliGemmaConfig } from "../config/paligemma.js";
 import { saveShardedSafetensors, type TensorToWrite } from "../io/safetensors-write.js";
@@ -139,13 +139,11 @@ export class PaliGemmaForConditionalGeneration implements TrainableModel {
    * `maxShardBytes`, default 5 GB like `save_pretrained`) that `fromPretrained` and transformers both load.
    */
   async savePretrained(dir: string, options: { maxShardBytes?: number; dtype?: "F32" | "BF16" | "F16" } = {}): Promise<void> {
-    await mkdir(dir, { recursive: true });
+    await ensureDir(dir);
     const tensors: Record<string, TensorToWrite> = {};
     for (const [name, t] of await this.stateDict()) tensors[name] = { dtype: options.dtype ?? "F32", shape: t.shape, data: t.data };
     await saveShardedSafetensors(dir, tensors, { maxShardBytes: options.maxShardBytes ?? 5e9, metadata: { format: "pt" } });
-    const tmp = join(dir, `config.json.tmp-${process.pid}`);
-    await writeFile(tmp, JSON.stringify(configToHfJson(this.config), null, 2) + "\n");
-    await rename(tmp, join(dir, "config.json"));
+    await writeFileAtomic(join(dir, "config.json"), JSON.stringify(configToHfJson(this.config), null, 2) + "\n");
   }
 
   /** Every checkpoint tensor in the checkpoint's own layout, as host arrays (what a full fine-tune saves). */

@@ -243,6 +243,10 @@ export class TrainingArguments implements TrainingArgumentsFields {
     self.lrSchedulerType = oneOf("lrSchedulerType", v.lrSchedulerType, SCHEDULERS);
     self.warmupRatio = num("warmupRatio", v.warmupRatio, { min: 0, max: 1 });
     self.warmupSteps = num("warmupSteps", v.warmupSteps, { int: true, min: 0 });
+    if ((self.maxSteps as number) > 0 && (self.warmupSteps as number) > (self.maxSteps as number)) {
+      // the learning rate would never reach learningRate (HF accepts it silently)
+      fail("warmupSteps", self.warmupSteps, `at most maxSteps (${self.maxSteps as number}); the learning rate would never reach learningRate. Lower warmupSteps or use warmupRatio`);
+    }
     self.loggingStrategy = oneOf("loggingStrategy", v.loggingStrategy, STRATEGIES);
     self.loggingSteps = num("loggingSteps", v.loggingSteps, { int: true, min: 1 });
     self.loggingFirstStep = bool("loggingFirstStep", v.loggingFirstStep);

@@ -1,19 +1,18 @@
 /**
- * Checkpoint directories in `outputDir`, HF layout: `checkpoint-<global step>/`. A checkpoint is written into a
- * temporary sibling (`tmp-checkpoint-<step>-<pid>`) and renamed into place only when complete, so a crash (even
- * SIGKILL) mid-write never leaves a partial `checkpoint-N`; leftovers of killed writers are removed by the next
- * run. Rotation keeps the newest `saveTotalLimit` checkpoints and never deletes the best one.
+ * Checkpoint directories in `outputDir`, HF layout: `checkpoint-<global step>/`. A checkpoint is written through
+ * util/atomic-write.ts (`tmp-checkpoint-<step>-<pid>`, renamed into place only when complete), so a crash (even
+ * SIGKILL) mid-write never leaves a partial `checkpoint-N` and a re-save never loses the previous copy; the next
+ * run restores or removes what a killed writer left. Rotation keeps the newest `saveTotalLimit` checkpoints and never deletes the best one.
  *
  *     const dir = await writeCheckpointAtomically("out", 120, async (tmp) => { await writeFile(join(tmp, "x"), "…"); });
  *     await lastCheckpoint("out");                       // "out/checkpoint-120"
  *     await rotateCheckpoints("out", { limit: 2, keep: bestDir });
  */
-import { mkdir, readdir, rename, rm, stat } from "node:fs/promises";
+import { readdir, rm, stat } from "node:fs/promises";
 import { basename, join, resolve } from "node:path";
+import { DIR_WRITE_PREFIX, recoverDirWrites, writeDirAtomic } from "../util/atomic-write.js";
 
 export const CHECKPOINT_PREFIX = "checkpoint";
-const TMP_PREFIX = `tmp-${CHECKPOINT_PREFIX}-`;
-const OLD_PREFIX = `old-${CHECKPOINT_PREFIX}-`;
 const CHECKPOINT_RE = /^checkpoint-(\d+)$/;
 
 export interface CheckpointEntry {
@@ -48,67 +47,52 @@ export async function lastCheckpoint(outputDir: string): Promise<string | null> 
   return all.length ? all[all.length - 1]!.path : null;
 }
 
-/** Names of temporary/partial checkpoint directories in `outputDir` (what a killed writer leaves behind). */
+/** Names of leftovers of interrupted checkpoint writes in `outputDir` (`tmp-`, `ready-`, `old-checkpoint-N-<pid>`). */
 export async function partialCheckpoints(outputDir: string): Promise<string[]> {
   try {
-    return (await readdir(outputDir)).filter((n) => n.startsWith(TMP_PREFIX) || n.startsWith(OLD_PREFIX));
+    const prefixes = Object.values(DIR_WRITE_PREFIX).map((p) => `${p}${CHECKPOINT_PREFIX}-`);
+    return (await readdir(outputDir)).filter((n) => prefixes.some((p) => n.startsWith(p)));
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === "ENOENT") return [];
     throw e;
   }
 }
 
-/** Delete leftovers of interrupted checkpoint writes. Returns the removed paths. */
+/**
+ * Clean up after interrupted checkpoint writes (see util/atomic-write.ts): a `checkpoint-N` lost between the two
+ * renames of a re-save is restored from its complete copy; incomplete and redundant copies are deleted. Returns the
+ * deleted paths.
+ */
 export async function removePartialCheckpoints(outputDir: string): Promise<string[]> {
-  const gone = (await partialCheckpoints(outputDir)).map((n) => join(outputDir, n));
-  for (const p of gone) await rm(p, { recursive: true, force: true });
-  return gone;
+  return (await recoverDirWrites(outputDir, CHECKPOINT_RE)).removed;
 }
 
 /**
- * Write `checkpoint-<step>` through a temporary directory: `fill(tmpDir)` writes every file, then the directory
- * is renamed into place (an existing checkpoint of the same step is replaced). Returns the final path.
+ * Write `checkpoint-<step>` atomically (util/atomic-write.ts `writeDirAtomic`): `fill(tmpDir)` writes every file,
+ * then the directory is put in place; an existing checkpoint of the same step is replaced without a moment where
+ * no complete copy of it exists. Returns the final path.
  */
 export async function writeCheckpointAtomically(outputDir: string, step: number, fill: (tmpDir: string) => Promise<void>): Promise<string> {
-  await mkdir(outputDir, { recursive: true });
-  const tmp = join(outputDir, `${TMP_PREFIX}${step}-${process.pid}`);
-  await rm(tmp, { recursive: true, force: true });
-  await mkdir(tmp);
-  try {
-    await fill(tmp);
-  } catch (e) {
-    await rm(tmp, { recursive: true, force: true });
-    throw e;
-  }
-  const final = checkpointDir(outputDir, step);
-  const exists = await stat(final).then(() => true, () => false);
-  if (exists) {
-    const old = join(outputDir, `${OLD_PREFIX}${step}-${process.pid}`);
-    await rename(final, old);
-    await rename(tmp, final);
-    await rm(old, { recursive: true, force: true });
-  } else {
-    await rename(tmp, final);
-  }
-  return final;
+  return writeDirAtomic(outputDir, `${CHECKPOINT_PREFIX}-${step}`, fill);
 }
 
 /**
- * Delete the oldest checkpoints beyond `limit` (HF `_rotate_checkpoints`). `keep` (the best checkpoint, with
- * loadBestModelAtEnd) is never deleted; with limit 1 and a best that is not the newest, two are kept, as in HF.
- * Returns the deleted paths.
+ * Delete the oldest checkpoints beyond `limit` (HF `_rotate_checkpoints`). The checkpoints in `keep` (the best one
+ * with loadBestModelAtEnd, the NaN guard's last good one) are never deleted, nor is the newest; the limit grows to
+ * hold them, so with limit 1 and a best that is not the newest two are kept, as in HF. Returns the deleted paths.
  */
-export async function rotateCheckpoints(outputDir: string, o: { limit: number | null; keep?: string | null }): Promise<string[]> {
+export async function rotateCheckpoints(outputDir: string, o: { limit: number | null; keep?: string | null | readonly (string | null)[] }): Promise<string[]> {
   if (o.limit === null || o.limit <= 0) return [];
   const all = await listCheckpoints(outputDir);
-  const keep = o.keep ? resolve(o.keep) : null;
-  const newest = all.length ? resolve(all[all.length - 1]!.path) : null;
-  let limit = o.limit;
-  if (limit === 1 && keep !== null && keep !== newest && all.some((c) => resolve(c.path) === keep)) limit = 2;
+  if (all.length === 0) return [];
+  const keepList = (Array.isArray(o.keep) ? o.keep : [o.keep]) as (string | null | undefined)[];
+  const newest = resolve(all[all.length - 1]!.path);
+  const kept = new Set(keepList.filter((k): k is string => !!k).map((k) => resolve(k)).filter((k) => all.some((c) => resolve(c.path) === k)));
+  kept.add(newest);
+  const limit = Math.max(o.limit, kept.size);
   const excess = all.length - limit;
   if (excess <= 0) return [];
-  const deletable = all.filter((c) => resolve(c.path) !== keep);
-  const gone = deletable.slice(0, excess).map((c) => c.path);
+  const gone = all.filter((c) => !kept.has(resolve(c.path))).slice(0, excess).map((c) => c.path);
   for (const p of gone) await rm(p, { recursive: true, force: true });
   return gone;
 }

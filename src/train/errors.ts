@@ -10,7 +10,8 @@ export class TrainingError extends Error {
 
 /**
  * The loss (or the gradient norm) became NaN or ±Inf: training stopped before the bad update was applied.
- * `lastCheckpoint` is the newest checkpoint on disk (kept), or null when none was saved yet.
+ * `lastCheckpoint` is the newest checkpoint whose loss and weights were finite and not diverging (health.ts; kept
+ * by rotation), or null when there is none; `checked` says what was verified for it and why newer ones were passed over.
  */
 export class NonFiniteLossError extends TrainingError {
   constructor(
@@ -19,14 +20,15 @@ export class NonFiniteLossError extends TrainingError {
     readonly value: number,
     readonly lastCheckpoint: string | null,
     readonly microBatch?: number[],
+    readonly checked?: string,
   ) {
     super(
       `training stopped at step ${step}: the ${what} is ${value}` +
         (microBatch ? ` (micro-batch of examples ${microBatch.join(", ")})` : "") +
         `; the update was not applied. ` +
         (lastCheckpoint
-          ? `Last good checkpoint: ${lastCheckpoint} (kept); resume from it with a lower learningRate or a smaller maxGradNorm.`
-          : `No checkpoint was saved yet; lower learningRate or maxGradNorm and start again.`),
+          ? `Last good checkpoint: ${lastCheckpoint} (kept)${checked ? `: ${checked}` : ""}; resume from it with a lower learningRate or a smaller maxGradNorm.`
+          : `No good checkpoint was saved${checked ? ` (${checked})` : ""}; lower learningRate or maxGradNorm and start again.`),
     );
     this.name = "NonFiniteLossError";
   }

@@ -13,7 +13,7 @@
  *     });
  *     // then, elsewhere: pip install -r job/requirements.txt && accelerate launch job/train.py
  */
-import { mkdir, rename, writeFile } from "node:fs/promises";
+import { ensureDir, writeFileAtomic } from "../util/atomic-write.js";
 import { join } from "node:path";
 import { LoraConfig } from "../lora/config.js";
 import { loraConfigToPeftJson } from "../lora/adapter-config.js";
@@ -54,6 +54,10 @@ export function toHfTrainingArguments(args: TrainingArguments, outputDir: string
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(args.toJSON())) if (!NOT_HF.has(k)) out[camelToSnake(k)] = v;
   out["output_dir"] = outputDir;
+  // The job's collator reads the raw "image", "prefix" and "suffix" columns; HF's default (True) strips every column
+  // the model's forward() does not name, so the first batch would die with KeyError: 'image' (issue 13.11). Our own
+  // removeUnusedColumns is a no-op (the collator builds exactly the model inputs), so the job always gets False.
+  out["remove_unused_columns"] = false;
   return out;
 }
 
@@ -113,17 +117,13 @@ accelerate launch train.py   # or: python train.py
 /** Write train.py, job.json, requirements.txt and README.md into `dir` (created; existing files replaced). */
 export async function exportTrainingJob(dir: string, spec: TrainingJobSpec): Promise<{ dir: string; files: string[] }> {
   const job = trainingJobJson(spec);
-  await mkdir(dir, { recursive: true });
+  await ensureDir(dir);
   const files: [string, string][] = [
     ["train.py", TRAIN_PY],
     ["job.json", JSON.stringify(job, null, 2) + "\n"],
     ["requirements.txt", JOB_REQUIREMENTS.join("\n") + "\n"],
     ["README.md", readme(job)],
   ];
-  for (const [name, text] of files) {
-    const tmp = join(dir, `.${name}.tmp-${process.pid}`);
-    await writeFile(tmp, text);
-    await rename(tmp, join(dir, name));
-  }
+  for (const [name, text] of files) await writeFileAtomic(join(dir, name), text);
   return { dir, files: files.map(([n]) => join(dir, n)) };
 }

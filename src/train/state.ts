@@ -14,7 +14,8 @@
  *     await saveTrainingState(tmpDir, snapshot);
  *     const s = await loadTrainingState("out/checkpoint-20");
  */
-import { readFile, stat, writeFile } from "node:fs/promises";
+import { readFile, stat } from "node:fs/promises";
+import { writeFileAtomic } from "../util/atomic-write.js";
 import { join } from "node:path";
 import { tf } from "../tf.js";
 import { SafetensorsCheckpoint, SafetensorsFile } from "../io/safetensors.js";
@@ -25,6 +26,7 @@ import type { TrainableModel } from "../model/trainable.js";
 import type { AdamWState } from "./adamw.js";
 import type { ScheduleSpec } from "./schedule.js";
 import { TrainingError } from "./errors.js";
+import type { CheckpointHealth, HealthReference } from "./health.js";
 
 export const TRAINER_STATE_FILE = "trainer_state.json";
 export const OPTIMIZER_FILE = "optimizer.safetensors";
@@ -62,6 +64,14 @@ export interface TrainerStateData {
   lossSinceLog: number;
   stepsSinceLog: number;
   earlyStoppingCounter: number;
+  /** Sum of the step losses of every step of the run so far (resumed runs included): `trainLoss` is its mean. */
+  totalLossSum: number;
+  /** What the NaN guard compares against (health.ts); null until the first step. */
+  guard: HealthReference | null;
+  /** The newest checkpoint the NaN guard found healthy (kept by rotation), or null. */
+  lastGoodCheckpoint: string | null;
+  /** This checkpoint's health, measured when it was saved. */
+  health?: CheckpointHealth;
 }
 
 export interface TrainingSnapshot {
@@ -99,6 +109,10 @@ function stateToJson(s: TrainerStateData): object {
       loss_since_log: s.lossSinceLog,
       steps_since_log: s.stepsSinceLog,
       early_stopping_counter: s.earlyStoppingCounter,
+      total_loss_sum: s.totalLossSum,
+      guard: s.guard,
+      last_good_checkpoint: s.lastGoodCheckpoint,
+      health: s.health,
     },
   };
 }
@@ -124,6 +138,11 @@ function stateFromJson(j: any, file: string): TrainerStateData {
     lossSinceLog: ours.loss_since_log ?? 0,
     stepsSinceLog: ours.steps_since_log ?? 0,
     earlyStoppingCounter: ours.early_stopping_counter ?? 0,
+    // checkpoints written before total_loss_sum existed: NaN marks the sum unknown (trainLoss then covers this call)
+    totalLossSum: typeof ours.total_loss_sum === "number" ? ours.total_loss_sum : NaN,
+    guard: ours.guard ?? null,
+    lastGoodCheckpoint: ours.last_good_checkpoint ?? null,
+    health: ours.health,
   };
 }
 
@@ -134,10 +153,10 @@ export async function saveTrainingState(dir: string, snap: TrainingSnapshot): Pr
   for (const [name, h] of snap.optimizer.expAvgSq) tensors[`exp_avg_sq.${name}`] = { dtype: "F32", shape: h.shape, data: h.data };
   await saveSafetensors(join(dir, OPTIMIZER_FILE), tensors, { format: "pt", step: String(snap.optimizer.step) });
   const json = (o: unknown) => JSON.stringify(o, null, 2) + "\n";
-  await writeFile(join(dir, SCHEDULER_FILE), json(snap.schedule));
-  await writeFile(join(dir, RNG_FILE), json({ trainer: snap.rng }));
-  await writeFile(join(dir, ARGS_FILE), json(snap.args));
-  await writeFile(join(dir, TRAINER_STATE_FILE), json(stateToJson(snap.state)));
+  await writeFileAtomic(join(dir, SCHEDULER_FILE), json(snap.schedule));
+  await writeFileAtomic(join(dir, RNG_FILE), json({ trainer: snap.rng }));
+  await writeFileAtomic(join(dir, ARGS_FILE), json(snap.args));
+  await writeFileAtomic(join(dir, TRAINER_STATE_FILE), json(stateToJson(snap.state)));
 }
 
 async function readJson(path: string): Promise<any> {
@@ -158,7 +177,11 @@ async function readJson(path: string): Promise<any> {
 export async function loadTrainingState(dir: string): Promise<Omit<TrainingSnapshot, "args">> {
   const state = stateFromJson(await readJson(join(dir, TRAINER_STATE_FILE)), join(dir, TRAINER_STATE_FILE));
   const schedule = await readJson(join(dir, SCHEDULER_FILE));
-  const rng = (await readJson(join(dir, RNG_FILE))).trainer as number[];
+  const rngJson = await readJson(join(dir, RNG_FILE));
+  const rng = rngJson?.trainer as number[];
+  if (!Array.isArray(rng) || rng.length !== 4 || !rng.every((w) => Number.isInteger(w) && w >= 0 && w <= 0xffffffff)) {
+    throw new TrainingError(`${join(dir, RNG_FILE)}: field "trainer": expected four uint32 words; got ${JSON.stringify(rng)?.slice(0, 80)}; the checkpoint is damaged: resume from another one`);
+  }
   const file = await SafetensorsFile.open(join(dir, OPTIMIZER_FILE));
   try {
     const expAvg = new Map<string, { shape: number[]; data: Float32Array }>();

@@ -23,7 +23,10 @@ import { GradAccumulator } from "./grads.js";
 import { learningRateAt, type ScheduleSpec } from "./schedule.js";
 import { Rng, epochOrder, microBatches } from "./data-order.js";
 import { EventBus, type EventChannel, type TrainerCallback, type TrainerControl, type TrainerEvent, type TrainOutputMetrics } from "./events.js";
-import { checkpointDir, lastCheckpoint, removePartialCheckpoints, rotateCheckpoints, writeCheckpointAtomically } from "./checkpoint.js";
+import { stat } from "node:fs/promises";
+import { basename } from "node:path";
+import { checkpointDir, checkpointStep, lastCheckpoint, removePartialCheckpoints, rotateCheckpoints, writeCheckpointAtomically } from "./checkpoint.js";
+import { describeHealth, maxAbsWeight, measureHealth, type CheckpointHealth } from "./health.js";
 import { loadTrainingState, restoreModelWeights, saveModelWeights, saveTrainingState, type TrainerStateData } from "./state.js";
 import { disposeBatch, evalLoss, predictDataset, type ComputeMetrics, type EvalPrediction } from "./evaluate.js";
 import { NonFiniteLossError, TrainingError } from "./errors.js";
@@ -103,6 +106,9 @@ export class Trainer {
   /** The trainer's RNG (model randomness via {@link SeedableModel}); its state is saved in checkpoints. */
   readonly rng: Rng;
   private state: TrainerStateData | null = null;
+  /** The NaN guard's verdicts on the checkpoints saved by this Trainer, by path; the last step's loss. */
+  private readonly healthOf = new Map<string, CheckpointHealth>();
+  private lastStepLoss = NaN;
 
   constructor(init: TrainerInit) {
     if (!init.model) throw new TrainingError("Trainer: `model` is required");
@@ -178,7 +184,7 @@ export class Trainer {
       globalStep: 0, epoch: 0, maxSteps, numTrainEpochs: numEpochs, loggingSteps: args.loggingSteps, evalSteps: args.evalSteps,
       saveSteps: args.saveSteps, trainBatchSize: args.perDeviceTrainBatchSize, logHistory: [], bestMetric: null, bestModelCheckpoint: null,
       data: { epoch: 0, position: 0, dataSeed: args.dataSeed, datasetLength: dataset.length, batchSize: args.perDeviceTrainBatchSize },
-      lossSinceLog: 0, stepsSinceLog: 0, earlyStoppingCounter: 0,
+      lossSinceLog: 0, stepsSinceLog: 0, earlyStoppingCounter: 0, totalLossSum: 0, guard: null, lastGoodCheckpoint: null,
     };
     try {
       await removePartialCheckpoints(args.outputDir);
@@ -197,6 +203,7 @@ export class Trainer {
       let lastLogTime = performance.now();
       let samplesSinceLog = 0;
       let lastGradNorm = NaN;
+      const initialMaxAbs = state.guard ? 0 : maxAbsWeight(varList); // the NaN guard's reference (health.ts)
       let lastLr = learningRateAt(schedule, state.globalStep);
       let samplesThisRun = 0;
       const seeded = typeof (this.model as Partial<SeedableModel>).setTrainingSeed === "function" ? (this.model as unknown as SeedableModel) : null;
@@ -229,7 +236,8 @@ export class Trainer {
           if (!Number.isFinite(scaled)) {
             tf.dispose([...named.values()]);
             acc.dispose();
-            throw new NonFiniteLossError(state.globalStep + 1, "loss", scaled * GA, await lastCheckpoint(args.outputDir), batches[b]);
+            const good = await this.lastGood();
+            throw new NonFiniteLossError(state.globalStep + 1, "loss", scaled * GA, good.path, batches[b], good.checked);
           }
           acc.add(named);
           stepLoss += scaled;
@@ -241,7 +249,8 @@ export class Trainer {
           const gradNorm = acc.clip(args.maxGradNorm);
           if (!Number.isFinite(gradNorm)) {
             acc.dispose();
-            throw new NonFiniteLossError(state.globalStep + 1, "gradient norm", gradNorm, await lastCheckpoint(args.outputDir));
+            const good = await this.lastGood();
+            throw new NonFiniteLossError(state.globalStep + 1, "gradient norm", gradNorm, good.path, undefined, good.checked);
           }
           const lr = learningRateAt(schedule, state.globalStep);
           const g = acc.take();
@@ -253,6 +262,9 @@ export class Trainer {
           state.lossSinceLog += stepLoss;
           state.stepsSinceLog++;
           lossThisRun += stepLoss;
+          state.totalLossSum += stepLoss;
+          state.guard ??= { firstLoss: stepLoss, initialMaxAbsWeight: initialMaxAbs };
+          this.lastStepLoss = stepLoss;
           lastGradNorm = gradNorm;
           lastLr = learningRateAt(schedule, state.globalStep); // HF logs the scheduler's rate after stepping
           await this.bus.emit("stepEnd", { step: state.globalStep, epoch: state.epoch, loss: stepLoss, learningRate: lr, gradNorm }, this.control);
@@ -287,7 +299,12 @@ export class Trainer {
         trainRuntime: runtime,
         trainSamplesPerSecond: samplesThisRun / runtime,
         trainStepsPerSecond: stepsRun / runtime,
-        trainLoss: stepsRun ? lossThisRun / stepsRun : NaN,
+        // The mean step loss over every step of the run, resumed steps included (issue 13.10). HF 4.47.1 computes
+        // `train_loss = self._total_loss_scalar / max(self.state.global_step, 0.001)` (trainer.py, after the loop),
+        // with `_total_loss_scalar` reset to 0 in each `train()` call: after a resume it divides this call's loss
+        // sum by all steps, which is neither mean. We keep the sum in the checkpoint and report the true mean; it
+        // equals HF's figure for a run without resume. (Checkpoints without the sum: the mean over this call.)
+        trainLoss: Number.isFinite(state.totalLossSum) && state.globalStep > 0 ? state.totalLossSum / state.globalStep : stepsRun ? lossThisRun / stepsRun : NaN,
         epoch: state.epoch,
       };
       state.logHistory.push({ train_runtime: runtime, train_samples_per_second: metrics.trainSamplesPerSecond, train_steps_per_second: metrics.trainStepsPerSecond, train_loss: metrics.trainLoss, epoch: state.epoch, step: state.globalStep });
@@ -298,6 +315,19 @@ export class Trainer {
       acc.dispose();
       optimizer.dispose();
     }
+  }
+
+  /** The NaN guard's answer: the last good checkpoint (if still on disk) and what was checked (health.ts). */
+  private async lastGood(): Promise<{ path: string | null; checked: string }> {
+    const state = this.state!;
+    const good = state.lastGoodCheckpoint && (await stat(state.lastGoodCheckpoint).then(() => true, () => false)) ? state.lastGoodCheckpoint : null;
+    const goodStep = good ? checkpointStep(good)! : -1;
+    const parts: string[] = [];
+    const h = good ? this.healthOf.get(good) : undefined;
+    if (good) parts.push(h ? describeHealth(h) : "found healthy when it was saved");
+    const passed = [...this.healthOf].filter(([, x]) => !x.good && x.step > goodStep).map(([p, x]) => `${basename(p)} (${describeHealth(x)})`);
+    if (passed.length) parts.push(`passed over ${passed.join(", ")}`);
+    return { path: good, checked: parts.join("; ") };
   }
 
   /** HF `_maybe_log_save_evaluate`: log, then evaluate (early stopping, best metric), then save + rotate. */
@@ -337,6 +367,10 @@ export class Trainer {
       }
     }
     if (what.saveNow) {
+      const health = measureHealth(state.globalStep, this.lastStepLoss, maxAbsWeight(this.model.trainableParameters().values()), state.guard ?? { firstLoss: this.lastStepLoss, initialMaxAbsWeight: 0 });
+      state.health = health;
+      this.healthOf.set(checkpointDir(args.outputDir, state.globalStep), health);
+      if (health.good) state.lastGoodCheckpoint = checkpointDir(args.outputDir, state.globalStep);
       const dir = await writeCheckpointAtomically(args.outputDir, state.globalStep, async (tmp) => {
         await saveModelWeights(this.model, tmp);
         await saveTrainingState(tmp, {
@@ -344,7 +378,7 @@ export class Trainer {
           rng: this.rng.getState(), args: args.toJSON(),
         });
       });
-      await rotateCheckpoints(args.outputDir, { limit: args.saveTotalLimit, keep: args.loadBestModelAtEnd ? state.bestModelCheckpoint : null });
+      await rotateCheckpoints(args.outputDir, { limit: args.saveTotalLimit, keep: [args.loadBestModelAtEnd ? state.bestModelCheckpoint : null, state.lastGoodCheckpoint] });
       await this.bus.emit("save", { step: state.globalStep, checkpoint: dir }, this.control);
     }
   }

@@ -120,7 +120,7 @@ describe("paligemma-ts data (child process)", () => {
       { args: ["convert", "coco", "--annotations", join(tmp.path, "binary.jsonl"), "--out", join(tmp.path, "x")], code: 1 },
     ];
     const inProcess: typeof rows = [
-      { args: ["validate", join(tmp.path, "empty.jsonl"), "--strict"], code: 0 },
+      { args: ["validate", join(tmp.path, "empty.jsonl"), "--strict"], code: 1 }, // issue 13.6: an empty file is a problem
       { args: ["synth", "detection", "--out", join(tmp.path, "x"), "--train", "-4"], code: 1 },
       { args: ["convert", "coco", join(tmp.path, "does-not-exist"), "--out", join(tmp.path, "x")], code: 1 },
       { args: ["convert", "yolo", join(tmp.path, "does-not-exist"), "--out", join(tmp.path, "x")], code: 1 },

@@ -5,10 +5,11 @@
  * @example
  * await writeSplit("out/train", lines, (name) => join(srcDir, name));
  */
-import { copyFile, link, mkdir, stat, unlink } from "node:fs/promises";
+import { copyFile, link, rm, stat, unlink } from "node:fs/promises";
+import { ensureDir } from "../../util/atomic-write.js";
 import { dirname, join, resolve } from "node:path";
 import { writeJsonl, type JsonlExample } from "../jsonl.js";
-import { isInside } from "../validate.js";
+import { resolveInside } from "../../util/paths.js";
 
 /** An input a converter cannot use, named by file and field path (e.g. `annotations[3].bbox`), with the fix. */
 export class ConversionError extends Error {
@@ -36,34 +37,45 @@ export interface ConversionResult {
   skippedAnnotations: number;
 }
 
-async function placeImage(src: string, dest: string): Promise<void> {
-  if (resolve(src) === resolve(dest)) return; // converting in place: nothing to do
-  await mkdir(dirname(dest), { recursive: true });
+/** Puts `src` at `dest` (hard link, else copy); true when it created `dest` (false: in place, nothing to do). */
+async function placeImage(src: string, dest: string): Promise<boolean> {
+  if (resolve(src) === resolve(dest)) return false; // converting in place: nothing to do
+  await ensureDir(dirname(dest));
   await unlink(dest).catch(() => undefined);
   try {
     await link(src, dest);
   } catch {
     await copyFile(src, dest);
   }
+  return true;
 }
 
 /**
  * Writes `outDir/annotations.jsonl` and puts every referenced image at `outDir/<image>` (hard link or copy).
- * `source(image)` gives the input path of an image. Throws a `ConversionError` for a missing image or a name
- * that would land outside `outDir`.
+ * `source(image)` gives the input path of an image. All or nothing: every name and source is checked before
+ * anything is written (a `ConversionError` for a missing image or a name that would land outside `outDir`), the
+ * JSONL goes through util/atomic-write.ts, and if anything fails the images placed so far are removed again.
  */
 export async function writeSplit(outDir: string, lines: readonly JsonlExample[], source: (image: string) => string, inputName: string): Promise<void> {
-  await mkdir(outDir, { recursive: true });
+  const plan: [string, string][] = [];
   const done = new Set<string>();
   for (const l of lines) {
     if (done.has(l.image)) continue;
     done.add(l.image);
     const dest = join(outDir, l.image);
-    if (!isInside(outDir, dest)) throw new ConversionError(inputName, `image "${l.image}"`, "the file name leaves the output folder; use names without '..'");
+    if (!(await resolveInside(outDir, l.image)).inside) throw new ConversionError(inputName, `image "${l.image}"`, "the file name leaves the output folder; use names without '..'");
     const src = source(l.image);
     const ok = await stat(src).then((s) => s.isFile(), () => false);
     if (!ok) throw new ConversionError(inputName, `image "${l.image}"`, `not found at ${src}; pass the folder holding the images`);
-    await placeImage(src, dest);
+    plan.push([src, dest]);
   }
-  await writeJsonl(join(outDir, "annotations.jsonl"), lines);
+  await ensureDir(outDir);
+  const placed: string[] = [];
+  try {
+    for (const [src, dest] of plan) if (await placeImage(src, dest)) placed.push(dest);
+    await writeJsonl(join(outDir, "annotations.jsonl"), lines);
+  } catch (e) {
+    await Promise.all(placed.map((p) => rm(p, { force: true })));
+    throw e;
+  }
 }

@@ -16,7 +16,7 @@
  * const { train } = await loadDataset("manifests");
  * JSON.parse((await train!.get(0)).suffix).route_id; // "RT-…"
  */
-import { mkdir, writeFile } from "node:fs/promises";
+import { ensureDir, writeFileAtomic } from "../../util/atomic-write.js";
 import { join } from "node:path";
 import sharp from "sharp";
 import { writeJsonl, type JsonlExample } from "../jsonl.js";
@@ -183,14 +183,14 @@ export async function synthManifests(options: ManifestOptions): Promise<SynthSum
   for (const split of ["train", "valid", "test"] as const) {
     if (counts[split] === 0) continue;
     const dir = join(options.out, split);
-    await mkdir(dir, { recursive: true });
+    await ensureDir(dir);
     const nv = split === "train" ? variants : 1;
     const jobs = [...Array(counts[split] * nv).keys()].map((k) => ({ d: Math.floor(k / nv), v: k % nv }));
     const lines = await mapLimit(jobs, 4, async ({ d, v }): Promise<JsonlExample> => {
       const doc = makeManifest(new Random(itemSeed(seed, "manifest", split, d)));
       const file = `manifest_${String(d).padStart(4, "0")}_v${v}.jpg`;
       const jpeg = await photograph(doc, new Random(itemSeed(seed, "photo", split, d, v)), width, height);
-      await writeFile(join(dir, file), jpeg);
+      await writeFileAtomic(join(dir, file), jpeg);
       return { image: file, prefix: MANIFEST_PREFIX, suffix: JSON.stringify(doc) };
     });
     await writeJsonl(join(dir, "annotations.jsonl"), lines);

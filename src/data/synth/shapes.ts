@@ -14,7 +14,7 @@
  * @example
  * await synthDetection({ out: "shapes-det", seed: 0 });   // then: loadDataset("shapes-det")
  */
-import { mkdir, writeFile } from "node:fs/promises";
+import { ensureDir, writeFileAtomic } from "../../util/atomic-write.js";
 import { join } from "node:path";
 import sharp from "sharp";
 import { detectionPrefix, encodeBoxLocs, formatLocObjects } from "../../codecs/loc.js";
@@ -137,7 +137,7 @@ interface Rendered {
 
 async function renderSplit(opts: Required<Omit<ShapesOptions, "counts">>, split: string, n: number, format: "jpeg" | "png", emptyRate: number): Promise<Rendered[]> {
   const dir = join(opts.out, split);
-  await mkdir(dir, { recursive: true });
+  await ensureDir(dir);
   return mapLimit([...Array(n).keys()], 4, async (i) => {
     const rng = new Random(itemSeed(opts.seed, "shapes", split, i));
     const k = rng.chance(emptyRate) ? 0 : rng.int(1, opts.maxObjects);
@@ -205,7 +205,7 @@ export async function synthDetection(options: ShapesOptions): Promise<SynthSumma
       ),
     }));
     await writeJsonl(join(opts.out, split, "annotations.jsonl"), lines);
-    await writeFile(join(opts.out, split, "_annotations.coco.json"), JSON.stringify(coco));
+    await writeFileAtomic(join(opts.out, split, "_annotations.coco.json"), JSON.stringify(coco));
     summary.images[split] = rendered.length;
     summary.objects += coco.annotations.length;
   }
@@ -220,7 +220,7 @@ export async function synthSegmentation(options: ShapesOptions): Promise<SynthSu
     if (counts[split] === 0) continue;
     const rendered = await renderSplit(opts, split, counts[split], "png", 0);
     const coco = toCoco(rendered, opts.width, opts.height);
-    await writeFile(join(opts.out, split, "_annotations.coco.json"), JSON.stringify({ info: { description: `paligemma-ts synthetic shapes (seed ${opts.seed})` }, licenses: [], ...coco }));
+    await writeFileAtomic(join(opts.out, split, "_annotations.coco.json"), JSON.stringify({ info: { description: `paligemma-ts synthetic shapes (seed ${opts.seed})` }, licenses: [], ...coco }));
     summary.images[split] = rendered.length;
     summary.objects += coco.annotations.length;
   }
