@@ -18,7 +18,7 @@ function assertSafeHtml(h: string, what: string) {
 }
 
 async function bundles(): Promise<[string, MimeBundle][]> {
-  const t = new TrainingProgress({ totalSteps: 4, title: EVIL });
+  const t = new TrainingProgress({ maxSteps: 4, title: EVIL });
   t.onLog({ step: 1, loss: 2, learningRate: 1e-3 });
   t.onEvaluate({ step: 1, metrics: { [EVIL]: 0.5 } });
   const report = await buildReport({ title: EVIL, rows: [{ image, prefix: EVIL, target: `{"${EVIL}": 1}`, prediction: `{"${EVIL}": 2}`, scores: { f1: 0.1 } }], aggregates: { [EVIL]: 1 } });
@@ -51,7 +51,7 @@ test("the JSON diff fallback marks the changed field and collapses equal subtree
 });
 
 test("the training fallback draws the curves as inline SVG", () => {
-  const t = new TrainingProgress({ totalSteps: 10 });
+  const t = new TrainingProgress({ maxSteps: 10 });
   for (let s = 1; s <= 5; s++) t.onLog({ step: s, loss: 1 / s, learningRate: 1e-3 * s });
   const h = trainingBundle(t.payload()).data["text/html"] as string;
   assert.equal((h.match(/<svg /g) ?? []).length, 2, "loss and learning-rate charts");
