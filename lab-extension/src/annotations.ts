@@ -7,7 +7,8 @@
  * Rendering cost is kept low for many masks: each panel's masks are decoded once into one RGBA layer (run fills,
  * no per-pixel work outside the runs) and re-composited with `globalAlpha` when the opacity changes.
  */
-import type { AnnotationsPayload, AnnotationLayer, BoxAnnotation, MaskRle } from "../../src/display/protocol";
+import { OUTCOME_COLORS, OUTCOME_NAMES, boxColor, type AnnotationsPayload, type AnnotationLayer, type BoxAnnotation, type MaskRle, type Outcome } from "../../src/display/protocol";
+import { maskOutline, placeLabels, tint, type LabelRequest } from "../../src/display/labels";
 import { el, fmt, safeColor, safeImageSrc, textOn } from "./dom";
 
 const FONT = 12;
@@ -25,6 +26,19 @@ function boxPixels(b: BoxAnnotation, sx: number, sy: number, w: number, h: numbe
 function rgb(hex: string): [number, number, number] {
   const n = parseInt(hex.slice(1), 16);
   return [(n >> 16) & 255, (n >> 8) & 255, n & 255];
+}
+
+/** Marks a mask's boundary pixels (labels.ts `maskOutline`) in `edges` (w×h), so outlines are drawn opaque. */
+function markOutline(edges: Uint8Array, w: number, h: number, m: MaskRle): void {
+  if (m.width !== w || m.height !== h) return; // resampled grids: fill only
+  const bits = new Uint8Array(w * h);
+  let pos = 0;
+  for (let i = 0; i < m.counts.length; i++) {
+    if (i % 2 === 1) bits.fill(1, pos, pos + m.counts[i]);
+    pos += m.counts[i];
+  }
+  const o = maskOutline(bits, w, h);
+  for (let k = 0; k < o.length; k++) if (o[k]) edges[k] = 1;
 }
 
 /** Writes a mask's 1-runs into `px` (RGBA, w×h) in colour `c`; the grid is resampled when it differs. */
@@ -53,6 +67,9 @@ interface Panel {
   layers: AnnotationLayer[];
   canvas: HTMLCanvasElement;
   masks: HTMLCanvasElement | null;
+  /** Mask outlines (opaque, drawn over the translucent fills). */
+  outlines: HTMLCanvasElement | null;
+  viewport: HTMLDivElement;
 }
 
 export class AnnotationsView {
@@ -63,6 +80,10 @@ export class AnnotationsView {
   private readonly hiddenLayers = new Set<string>();
   private opacity = 0.5;
   private layout: "overlay" | "side-by-side" = "overlay";
+  private colorBy: "class" | "outcome" = "class";
+  /** Zoom factor (1 = fit) and pan offset in CSS px, shared by the panels. */
+  private zoom = 1;
+  private pan = { x: 0, y: 0 };
   private panels: Panel[] = [];
   private readonly tooltip: HTMLDivElement;
   private readonly abort = new AbortController();
@@ -79,6 +100,9 @@ export class AnnotationsView {
     this.payload = payload;
     this.opacity = payload.options.maskOpacity;
     this.layout = payload.options.layout;
+    this.colorBy = payload.options.colorBy ?? "class";
+    this.zoom = 1;
+    this.pan = { x: 0, y: 0 };
     const src = safeImageSrc(payload.image.src);
     const img = new Image();
     img.alt = payload.title ?? "annotated image";
@@ -110,10 +134,13 @@ export class AnnotationsView {
     this.panels = groups.map((layers) => {
       const canvas = el("canvas", { width: p.image.width, height: p.image.height, class: "jp-Paligemma-canvas", role: "img", "aria-label": `${layers.map((l) => l.name).join(" and ")}: ${layers.reduce((a, l) => a + l.boxes.length, 0)} boxes` });
       canvas.style.maxWidth = `${Math.max(p.image.width, 320)}px`;
-      const panel: Panel = { layers, canvas, masks: null };
+      const viewport = el("div", { class: "jp-Paligemma-viewport" }, canvas);
+      viewport.style.maxWidth = canvas.style.maxWidth;
+      const panel: Panel = { layers, canvas, masks: null, outlines: null, viewport };
       canvas.addEventListener("mousemove", (e) => this.hover(panel, e), { signal });
       canvas.addEventListener("mouseleave", () => (this.tooltip.hidden = true), { signal });
-      const wrap = el("figure", { class: "jp-Paligemma-panel" }, canvas);
+      this.zoomGestures(viewport, signal);
+      const wrap = el("figure", { class: "jp-Paligemma-panel" }, viewport);
       if (groups.length > 1) wrap.append(el("figcaption", {}, layers[0].name));
       stage.append(wrap);
       return panel;
@@ -122,11 +149,64 @@ export class AnnotationsView {
     this.node.append(stage);
     if (p.caption) this.node.append(el("pre", { class: "jp-Paligemma-caption" }, p.caption));
     for (const panel of this.panels) this.draw(panel, true);
+    this.applyZoom();
+  }
+
+  /** Ctrl/⌘ + wheel zooms at the pointer; dragging pans when zoomed in; double-click resets. */
+  private zoomGestures(viewport: HTMLDivElement, signal: AbortSignal): void {
+    viewport.addEventListener("wheel", (e) => {
+      if (!e.ctrlKey && !e.metaKey) return; // plain wheel scrolls the notebook
+      e.preventDefault();
+      const r = viewport.getBoundingClientRect();
+      this.setZoom(this.zoom * (e.deltaY < 0 ? 1.25 : 0.8), e.clientX - r.left, e.clientY - r.top);
+    }, { signal, passive: false });
+    let drag: { x: number; y: number; px: number; py: number } | null = null;
+    viewport.addEventListener("pointerdown", (e) => {
+      if (this.zoom <= 1) return;
+      drag = { x: e.clientX, y: e.clientY, px: this.pan.x, py: this.pan.y };
+      viewport.setPointerCapture?.(e.pointerId);
+    }, { signal });
+    viewport.addEventListener("pointermove", (e) => {
+      if (!drag) return;
+      this.pan = { x: drag.px + e.clientX - drag.x, y: drag.py + e.clientY - drag.y };
+      this.applyZoom();
+    }, { signal });
+    const stop = () => (drag = null);
+    viewport.addEventListener("pointerup", stop, { signal });
+    viewport.addEventListener("pointercancel", stop, { signal });
+    viewport.addEventListener("dblclick", () => this.setZoom(1, 0, 0), { signal });
+  }
+
+  /** Sets the zoom (1..16), keeping the point (cx, cy) of the viewport still. */
+  setZoom(z: number, cx: number, cy: number): void {
+    const next = Math.min(16, Math.max(1, z));
+    const k = next / this.zoom;
+    this.pan = { x: cx - k * (cx - this.pan.x), y: cy - k * (cy - this.pan.y) };
+    this.zoom = next;
+    this.applyZoom();
+  }
+
+  private applyZoom(): void {
+    if (this.zoom === 1) this.pan = { x: 0, y: 0 };
+    for (const panel of this.panels) {
+      const vw = panel.viewport.clientWidth || panel.canvas.clientWidth;
+      const vh = panel.viewport.clientHeight || panel.canvas.clientHeight;
+      // Keep the image covering the viewport.
+      this.pan.x = Math.min(0, Math.max(vw - vw * this.zoom, this.pan.x));
+      this.pan.y = Math.min(0, Math.max(vh - vh * this.zoom, this.pan.y));
+      panel.canvas.style.transformOrigin = "0 0";
+      panel.canvas.style.transform = this.zoom === 1 ? "" : `translate(${this.pan.x}px, ${this.pan.y}px) scale(${this.zoom})`;
+      panel.viewport.style.cursor = this.zoom > 1 ? "grab" : "";
+    }
+    this.node.dataset.zoom = String(Number(this.zoom.toFixed(3)));
+    const label = this.node.querySelector(".jp-Paligemma-zoomLevel");
+    if (label) label.textContent = `${Math.round(this.zoom * 100)}%`;
   }
 
   private toolbar(signal: AbortSignal): HTMLElement {
     const p = this.payload;
     const bar = el("div", { class: "jp-Paligemma-toolbar" });
+    if (this.colorBy === "outcome" && p.matching) bar.append(this.outcomeLegend());
     const legend = el("div", { class: "jp-Paligemma-legend", role: "group", "aria-label": "classes (click to hide or show)" });
     const countOf = (id: number) => p.layers.reduce((a, l) => a + l.boxes.filter((b) => b.classId === id).length, 0);
     for (const c of p.classes) {
@@ -134,7 +214,7 @@ export class AnnotationsView {
       const btn = el("button", { class: "jp-Paligemma-legendItem", type: "button", "aria-pressed": String(!this.hidden.has(c.id)), "data-class-id": c.id, title: "hide / show" },
         el("span", { class: "jp-Paligemma-swatch", "aria-hidden": "true" }),
         c.name || `class ${c.id}`,
-        el("span", { class: "jp-Paligemma-count" }, String(countOf(c.id))));
+        el("span", { class: "jp-Paligemma-count" }, this.classStats(c.id) ?? String(countOf(c.id))));
       (btn.firstChild as HTMLElement).style.background = color;
       btn.addEventListener("click", () => {
         if (this.hidden.has(c.id)) this.hidden.delete(c.id);
@@ -162,6 +242,31 @@ export class AnnotationsView {
       }, { signal });
       bar.append(toggle);
     }
+    if (p.matching) {
+      const by = el("button", { type: "button", class: "jp-Paligemma-colorBy", "aria-pressed": String(this.colorBy === "outcome") }, this.colorBy === "outcome" ? "colour by class" : "colour by outcome");
+      by.addEventListener("click", () => {
+        this.colorBy = this.colorBy === "outcome" ? "class" : "outcome";
+        this.build();
+      }, { signal });
+      bar.append(by);
+    }
+    const zoom = el("span", { class: "jp-Paligemma-zoom", role: "group", "aria-label": "zoom (ctrl + wheel, drag to pan, double-click to reset)" });
+    const zbtn = (text: string, label: string, f: () => void) => {
+      const b = el("button", { type: "button", class: "jp-Paligemma-zoomBtn", "aria-label": label, title: label }, text);
+      b.addEventListener("click", f, { signal });
+      return b;
+    };
+    const centre = () => {
+      const v = this.panels[0]?.viewport;
+      return [(v?.clientWidth ?? 0) / 2, (v?.clientHeight ?? 0) / 2] as const;
+    };
+    zoom.append(
+      zbtn("−", "zoom out", () => this.setZoom(this.zoom / 1.5, ...centre())),
+      el("span", { class: "jp-Paligemma-zoomLevel" }, "100%"),
+      zbtn("+", "zoom in", () => this.setZoom(this.zoom * 1.5, ...centre())),
+      zbtn("⤢", "fit", () => this.setZoom(1, 0, 0)),
+    );
+    bar.append(zoom);
     if (p.layers.some((l) => l.boxes.some((b) => b.mask))) {
       const slider = el("input", { type: "range", min: 0, max: 100, value: Math.round(this.opacity * 100), "aria-label": "mask opacity", class: "jp-Paligemma-opacity" });
       slider.addEventListener("input", () => {
@@ -173,12 +278,37 @@ export class AnnotationsView {
     return bar;
   }
 
+  /** Legend of outcomes: swatch, name, count; precision/recall over all classes. */
+  private outcomeLegend(): HTMLElement {
+    const m = this.payload.matching!;
+    const box = el("div", { class: "jp-Paligemma-legend jp-Paligemma-outcomes", role: "group", "aria-label": "outcomes" });
+    const count: Record<Outcome, number> = { tp: m.total.tp, fp: m.total.fp, fn: m.total.fn };
+    for (const o of ["tp", "fp", "fn"] as Outcome[]) {
+      const sw = el("span", { class: "jp-Paligemma-swatch", "aria-hidden": "true" });
+      sw.style.background = OUTCOME_COLORS[o];
+      box.append(el("span", { class: "jp-Paligemma-outcome", "data-outcome": o }, sw, ` ${OUTCOME_NAMES[o]} `, el("span", { class: "jp-Paligemma-count" }, String(count[o]))));
+    }
+    box.append(el("span", { class: "jp-Paligemma-pr" }, `P ${fmt(m.total.precision, 3)} · R ${fmt(m.total.recall, 3)} @ IoU ${m.iouThreshold}`));
+    return box;
+  }
+
+  /** `P 0.5 R 1` for a class when the view is matched. */
+  private classStats(id: number): string | null {
+    const c = this.payload.matching?.perClass.find((x) => x.classId === id);
+    return c ? `P ${fmt(c.precision, 2)} R ${fmt(c.recall, 2)}` : null;
+  }
+
   private visibleBoxes(panel: Panel): { layer: AnnotationLayer; box: BoxAnnotation }[] {
     return panel.layers.filter((l) => !this.hiddenLayers.has(l.name)).flatMap((layer) => layer.boxes.filter((b) => !this.hidden.has(b.classId)).map((box) => ({ layer, box })));
   }
 
   private color(id: number): string {
     return safeColor(this.payload.classes.find((c) => c.id === id)?.color);
+  }
+
+  /** A box's drawing colour: by outcome or by class (protocol.ts `boxColor`). */
+  private boxColorOf(b: BoxAnnotation): string {
+    return safeColor(boxColor(b, this.colorBy, this.color(b.classId)));
   }
 
   /** Redraws a panel; `rebuildMasks` when the visible set changed (opacity changes reuse the mask layer). */
@@ -197,9 +327,23 @@ export class AnnotationsView {
         layer.height = h;
         const lctx = layer.getContext("2d")!;
         const data = lctx.createImageData(w, h);
-        for (const { box } of withMask) paintMask(data.data, w, h, box.mask!, rgb(this.color(box.classId)));
+        const edges = new Uint8Array(w * h);
+        for (const { layer: l, box } of withMask) {
+          const c = this.boxColorOf(box);
+          paintMask(data.data, w, h, box.mask!, rgb(l.role === "truth" ? tint(c) : c)); // truth tinted: never merges with the prediction
+          markOutline(edges, w, h, box.mask!);
+        }
         lctx.putImageData(data, 0, 0);
         panel.masks = layer;
+        // Outlines: the fill colours, opaque, only on boundary pixels.
+        const ol = document.createElement("canvas");
+        ol.width = w;
+        ol.height = h;
+        const octx = ol.getContext("2d")!;
+        const od = octx.createImageData(w, h);
+        for (let k = 0; k < edges.length; k++) if (edges[k]) od.data.set(data.data.subarray(4 * k, 4 * k + 4), 4 * k);
+        octx.putImageData(od, 0, 0);
+        panel.outlines = ol;
       }
     }
     ctx.clearRect(0, 0, w, h);
@@ -208,14 +352,16 @@ export class AnnotationsView {
       ctx.globalAlpha = this.opacity;
       ctx.drawImage(panel.masks, 0, 0);
       ctx.globalAlpha = 1;
+      if (panel.outlines) ctx.drawImage(panel.outlines, 0, 0);
     }
     const sx = w / p.image.naturalWidth;
     const sy = h / p.image.naturalHeight;
     const t = lineWidthFor(w, h);
     ctx.font = `${FONT}px sans-serif`;
     ctx.textBaseline = "top";
+    const labels: { req: LabelRequest; text: string; color: string }[] = [];
     for (const { layer, box } of items) {
-      const color = this.color(box.classId);
+      const color = this.boxColorOf(box);
       const [x0, y0, x1, y1] = boxPixels(box, sx, sy, w, h);
       ctx.fillStyle = color;
       if (layer.role === "truth") {
@@ -236,20 +382,25 @@ export class AnnotationsView {
         ctx.fillRect(x1 - t + 1, y0, t, y1 - y0 + 1);
       }
       if (p.options.showLabels) {
-        const text = this.label(box);
-        const tw = Math.ceil(ctx.measureText(text).width) + 6;
-        const th = FONT + 4;
-        const ty = y0 - th >= 0 ? y0 - th : y0;
-        ctx.fillRect(x0, ty, Math.min(tw, w - x0), th);
-        ctx.fillStyle = textOn(color);
-        ctx.fillText(text, x0 + 3, ty + 2); // canvas text: never parsed as HTML
+        const text = this.label(box, layer);
+        labels.push({ req: { box: [x0, y0, x1, y1], w: Math.min(w, Math.ceil(ctx.measureText(text).width) + 6), h: FONT + 4 }, text, color });
       }
     }
+    // Labels after all boxes, placed so that none covers another or leaves the canvas (labels.ts, as in the PNG).
+    placeLabels(labels.map((l) => l.req), w, h).forEach((pos, i) => {
+      const { req, text, color } = labels[i];
+      ctx.fillStyle = color;
+      ctx.fillRect(pos.x, pos.y, req.w, req.h);
+      ctx.fillStyle = textOn(color);
+      ctx.fillText(text, pos.x + 3, pos.y + 2, req.w - 6); // canvas text: never parsed as HTML
+    });
   }
 
-  private label(b: BoxAnnotation): string {
+  private label(b: BoxAnnotation, layer: AnnotationLayer): string {
     const name = this.payload.classes.find((c) => c.id === b.classId)?.name || `class ${b.classId}`;
-    return this.payload.options.showConfidence && b.confidence !== undefined ? `${name} ${fmt(b.confidence, 2)}` : name;
+    const conf = this.payload.options.showConfidence && b.confidence !== undefined ? ` ${fmt(b.confidence, 2)}` : "";
+    const iou = b.outcome === "tp" && layer.role === "prediction" && b.iou !== undefined ? ` IoU ${fmt(b.iou, 2)}` : "";
+    return `${name}${conf}${iou}`;
   }
 
   private hover(panel: Panel, e: MouseEvent): void {
@@ -267,7 +418,8 @@ export class AnnotationsView {
     }
     const { layer, box } = hits[0];
     const name = p.classes.find((c) => c.id === box.classId)?.name || `class ${box.classId}`;
-    this.tooltip.textContent = `${name}${box.confidence !== undefined ? ` · score ${fmt(box.confidence, 3)}` : ""} · ${layer.name}`;
+    const outcome = box.outcome ? ` · ${OUTCOME_NAMES[box.outcome]} · IoU ${fmt(box.iou ?? 0, 2)}` : "";
+    this.tooltip.textContent = `${name}${box.confidence !== undefined ? ` · score ${fmt(box.confidence, 3)}` : ""} · ${layer.name}${outcome}`;
     const stage = this.tooltip.parentElement!.getBoundingClientRect();
     this.tooltip.style.left = `${e.clientX - stage.left + 12}px`;
     this.tooltip.style.top = `${e.clientY - stage.top + 12}px`;

@@ -15,6 +15,7 @@ import { JsonDiffView } from "./jsondiff";
 import { TrainingView } from "./training";
 import { ReportView } from "./report";
 import { DatasetView } from "./dataset";
+import { ProgressView } from "./progress";
 
 interface View<T> {
   readonly node: HTMLElement;
@@ -76,6 +77,7 @@ const extensions: IRenderMime.IExtension[] = [
   extension("training", MIME.training, () => new TrainingView()),
   extension("report", MIME.report, () => new ReportView()),
   extension("dataset", MIME.dataset, () => new DatasetView()),
+  extension("progress", MIME.progress, () => new ProgressView()),
 ];
 
 export default extensions;
