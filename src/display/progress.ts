@@ -6,7 +6,7 @@
  * @example
  * const s = new ProgressState();
  * s.update({ task: "evaluate", phase: "update", done: 5, total: 20, unit: "sample", elapsedMs: 2000 });
- * progressText(s.payload()); // "evaluate  25% 5/20 samples · 2.5 samples/s · ETA 6s"
+ * progressText(s.payload()); // "evaluate 25% 5/20 samples · 2.5 samples/s · ETA 6s"
  */
 import type { ProgressEvent } from "../events/progress.js";
 import type { ProgressPayload } from "./protocol.js";

@@ -8,7 +8,7 @@
  * const bar = new TerminalProgress(process.stderr);
  * await evaluateModel(model, processor, data, { metrics, onProgress: bar.onProgress });
  * renderProgressLine({ task: "load", phase: "update", done: 3, total: 12, unit: "file", elapsedMs: 1500 });
- * // "load  25% |█████               | 3/12 files · 2 files/s · ETA 5s"
+ * // "load 25% |█████               | 3/12 files · 2 files/s · ETA 5s"
  */
 import type { ProgressCallback, ProgressEvent } from "../events/progress.js";
 import { progressPayload, progressText } from "./progress.js";

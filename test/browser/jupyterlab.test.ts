@@ -45,7 +45,7 @@ const batch = { pixelValues: await T("inputs.pixel_values"), inputIds: await T("
 const opt = tf.train.adam(1e-2);
 const vars = [...model.namedParameters().values()];
 const STEPS = 16;
-const live = liveTraining({ totalSteps: STEPS, title: "training" });
+const live = liveTraining({ maxSteps: STEPS, title: "training" });
 for (let step = 1; step <= STEPS; step++) {
   const cost = opt.minimize(() => model.forward(batch).loss! as tf.Scalar, true, vars)!;
   live.onLog({ step, epoch: step / STEPS, loss: (await cost.data())[0], learningRate: 1e-2 * (1 - step / STEPS), gradNorm: 2 / step, samplesPerSecond: 2 });

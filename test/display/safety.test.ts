@@ -59,3 +59,14 @@ test("the training fallback draws the curves as inline SVG", () => {
   assert.match(h, /aria-valuenow="5"/);
   assert.ok(MIME.training.endsWith(".v1+json"));
 });
+
+test("a label containing </script> keeps its object (not dropped by the <loc> parser) and shows literally, never as markup", async () => {
+  const { sampleBundle } = await import("../../src/display/index.js");
+  const label = `cat</script><script>window.__pwned=1</script>`;
+  const b = await sampleBundle({ image, prefix: "detect cat", suffix: `<loc0001><loc0002><loc0500><loc0600> ${label} ; <loc0100><loc0100><loc0900><loc0900> dog` });
+  const p = b.data[MIME.annotations] as import("../../src/display/protocol.js").AnnotationsPayload;
+  assert.deepEqual(p.layers[0].boxes.map((x) => x.className), [label, "dog"], "both objects kept, the label whole");
+  assert.ok((b.data["text/plain"] as string).includes(label));
+  const dataset = datasetBundle(await buildDatasetSummary([{ image, prefix: "p", suffix: `<loc0001><loc0002><loc0500><loc0600> ${label}` }]));
+  assertSafeHtml(dataset.data["text/html"] as string, "dataset with </script>");
+});
