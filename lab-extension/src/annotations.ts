@@ -8,7 +8,7 @@
  * no per-pixel work outside the runs) and re-composited with `globalAlpha` when the opacity changes.
  */
 import { OUTCOME_COLORS, OUTCOME_NAMES, boxColor, type AnnotationsPayload, type AnnotationLayer, type BoxAnnotation, type MaskRle, type Outcome } from "../../src/display/protocol";
-import { maskOutline, placeLabels, tint, type LabelRequest } from "../../src/display/labels";
+import { placeLabels, tint, type LabelRequest } from "../../src/display/labels";
 import { el, fmt, safeColor, safeImageSrc, textOn } from "./dom";
 
 const FONT = 12;
@@ -28,17 +28,26 @@ function rgb(hex: string): [number, number, number] {
   return [(n >> 16) & 255, (n >> 8) & 255, n & 255];
 }
 
-/** Marks a mask's boundary pixels (labels.ts `maskOutline`) in `edges` (w×h), so outlines are drawn opaque. */
-function markOutline(edges: Uint8Array, w: number, h: number, m: MaskRle): void {
-  if (m.width !== w || m.height !== h) return; // resampled grids: fill only
-  const bits = new Uint8Array(w * h);
-  let pos = 0;
-  for (let i = 0; i < m.counts.length; i++) {
-    if (i % 2 === 1) bits.fill(1, pos, pos + m.counts[i]);
-    pos += m.counts[i];
+/**
+ * The outline layer of a painted mask layer (RGBA, w×h): the painted pixels whose 4-neighbourhood holds another
+ * colour (or nothing), kept opaque; everything else transparent. One pass over the layer, however many masks:
+ * the same boundary rule as labels.ts `maskOutline` (used by the PNG), applied to the composite, so masks of
+ * different colours (truth tinted vs prediction) stay apart where they touch.
+ */
+function outlineLayer(px: Uint8ClampedArray, w: number, h: number): Uint8ClampedArray {
+  const src = new Uint32Array(px.buffer, px.byteOffset, w * h);
+  const out = new Uint8ClampedArray(w * h * 4);
+  const dst = new Uint32Array(out.buffer);
+  for (let y = 0; y < h; y++) {
+    const row = y * w;
+    for (let x = 0; x < w; x++) {
+      const k = row + x;
+      const v = src[k];
+      if (v === 0) continue;
+      if (x === 0 || y === 0 || x === w - 1 || y === h - 1 || src[k - 1] !== v || src[k + 1] !== v || src[k - w] !== v || src[k + w] !== v) dst[k] = v;
+    }
   }
-  const o = maskOutline(bits, w, h);
-  for (let k = 0; k < o.length; k++) if (o[k]) edges[k] = 1;
+  return out;
 }
 
 /** Writes a mask's 1-runs into `px` (RGBA, w×h) in colour `c`; the grid is resampled when it differs. */
@@ -187,7 +196,18 @@ export class AnnotationsView {
   }
 
   private applyZoom(): void {
-    if (this.zoom === 1) this.pan = { x: 0, y: 0 };
+    this.node.dataset.zoom = String(Number(this.zoom.toFixed(3)));
+    const label = this.node.querySelector(".jp-Paligemma-zoomLevel");
+    if (label) label.textContent = `${Math.round(this.zoom * 100)}%`;
+    if (this.zoom === 1) {
+      // Fit: no transform, and no layout read (a forced reflow of the whole notebook on every render).
+      this.pan = { x: 0, y: 0 };
+      for (const panel of this.panels) {
+        panel.canvas.style.transform = "";
+        panel.viewport.style.cursor = "";
+      }
+      return;
+    }
     for (const panel of this.panels) {
       const vw = panel.viewport.clientWidth || panel.canvas.clientWidth;
       const vh = panel.viewport.clientHeight || panel.canvas.clientHeight;
@@ -195,12 +215,9 @@ export class AnnotationsView {
       this.pan.x = Math.min(0, Math.max(vw - vw * this.zoom, this.pan.x));
       this.pan.y = Math.min(0, Math.max(vh - vh * this.zoom, this.pan.y));
       panel.canvas.style.transformOrigin = "0 0";
-      panel.canvas.style.transform = this.zoom === 1 ? "" : `translate(${this.pan.x}px, ${this.pan.y}px) scale(${this.zoom})`;
-      panel.viewport.style.cursor = this.zoom > 1 ? "grab" : "";
+      panel.canvas.style.transform = `translate(${this.pan.x}px, ${this.pan.y}px) scale(${this.zoom})`;
+      panel.viewport.style.cursor = "grab";
     }
-    this.node.dataset.zoom = String(Number(this.zoom.toFixed(3)));
-    const label = this.node.querySelector(".jp-Paligemma-zoomLevel");
-    if (label) label.textContent = `${Math.round(this.zoom * 100)}%`;
   }
 
   private toolbar(signal: AbortSignal): HTMLElement {
@@ -327,11 +344,9 @@ export class AnnotationsView {
         layer.height = h;
         const lctx = layer.getContext("2d")!;
         const data = lctx.createImageData(w, h);
-        const edges = new Uint8Array(w * h);
         for (const { layer: l, box } of withMask) {
           const c = this.boxColorOf(box);
           paintMask(data.data, w, h, box.mask!, rgb(l.role === "truth" ? tint(c) : c)); // truth tinted: never merges with the prediction
-          markOutline(edges, w, h, box.mask!);
         }
         lctx.putImageData(data, 0, 0);
         panel.masks = layer;
@@ -341,7 +356,7 @@ export class AnnotationsView {
         ol.height = h;
         const octx = ol.getContext("2d")!;
         const od = octx.createImageData(w, h);
-        for (let k = 0; k < edges.length; k++) if (edges[k]) od.data.set(data.data.subarray(4 * k, 4 * k + 4), 4 * k);
+        od.data.set(outlineLayer(data.data, w, h));
         octx.putImageData(od, 0, 0);
         panel.outlines = ol;
       }
@@ -411,7 +426,7 @@ export class AnnotationsView {
     const ny = ((e.clientY - r.top) / r.height) * p.image.naturalHeight;
     const hits = this.visibleBoxes(panel)
       .filter(({ box: b }) => nx >= b.xyxy[0] && nx <= b.xyxy[2] && ny >= b.xyxy[1] && ny <= b.xyxy[3])
-      .sort((a, b) => area(a.box) - area(b.box));
+      .sort((a, b) => area(a.box) - area(b.box) || (a.layer.role === "prediction" ? -1 : 0) - (b.layer.role === "prediction" ? -1 : 0)); // smallest first; ties: the prediction
     if (hits.length === 0) {
       this.tooltip.hidden = true;
       return;

@@ -64,6 +64,8 @@ function usableImage(image: ImageInput | undefined): ImageInput | undefined {
 }
 
 export interface ReportOptions {
+  /** Title (when the report has none of its own). */
+  title?: string;
   /** Score to sort by; default the first score of the first row. */
   sortKey?: string;
   /** The sort key is an error (lower is better): sort descending. Default false. */
@@ -122,5 +124,5 @@ export async function buildReport(input: ReportInput, options: ReportOptions = {
       return row;
     }),
   );
-  return { version: 1, view: "report", ...(input.title !== undefined ? { title: input.title } : {}), aggregates, ...(Object.keys(higherIsBetter).length ? { higherIsBetter } : {}), sortKey, rows, omittedRows: input.rows.length - rows.length };
+  return { version: 1, view: "report", ...((input.title ?? options.title) !== undefined ? { title: input.title ?? options.title } : {}), aggregates, ...(Object.keys(higherIsBetter).length ? { higherIsBetter } : {}), sortKey, rows, omittedRows: input.rows.length - rows.length };
 }

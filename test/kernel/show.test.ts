@@ -79,8 +79,9 @@ test("show(report) on evaluateModel's report renders every value (no −∞), in
     ],
     generation: { maxNewTokens: 8 }, durationMs: 10,
   };
-  const b = await toBundle(report);
+  const b = await toBundle(report, { title: "evaluation" });
   const p = b.data[MIME.report] as ReportPayload;
+  assert.equal(p.title, "evaluation");
   assert.deepEqual(p.aggregates, { map: 0.42, "map.precision50": 0.5, f1: 0.61 });
   assert.deepEqual(p.higherIsBetter, { map: true, f1: true });
   assert.deepEqual(p.rows.map((r) => r.index), [1, 0], "sorted by sortedBy, worst first");
