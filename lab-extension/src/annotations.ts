@@ -1,8 +1,11 @@
 /**
- * Annotation view: the image with boxes, masks and labels on a canvas. Hover shows class and score; clicking a
- * class in the legend hides/shows it; a slider sets the mask opacity; ground truth and prediction are overlaid or
- * side by side; the canvas scales with the cell width. Box outlines are filled pixel rectangles (the same pixels as
- * the PNG fallback of src/display/png.ts), so tests can check exact pixels.
+ * Annotation view: the image with boxes, masks (outlined; truth tinted) and labels (placed without collisions,
+ * labels.ts) on a canvas. With a truth, boxes are coloured by outcome (TP / FP / missed, protocol.ts `boxColor`),
+ * the legend shows the outcome counts and per-class precision/recall, and hover shows class, score, outcome and
+ * IoU; a button switches to class colours. Clicking a class in the legend hides/shows it; a slider sets the mask
+ * opacity; ground truth and prediction are overlaid or side by side; zoom and pan (zoom.ts); the canvas scales
+ * with the cell width. Box outlines are filled pixel rectangles (the same pixels as the PNG fallback of
+ * src/display/png.ts), so tests can check exact pixels.
  *
  * Rendering cost is kept low for many masks: each panel's masks are decoded once into one RGBA layer (run fills,
  * no per-pixel work outside the runs) and re-composited with `globalAlpha` when the opacity changes.
@@ -10,6 +13,7 @@
 import { OUTCOME_COLORS, OUTCOME_NAMES, boxColor, type AnnotationsPayload, type AnnotationLayer, type BoxAnnotation, type MaskRle, type Outcome } from "../../src/display/protocol";
 import { placeLabels, tint, type LabelRequest } from "../../src/display/labels";
 import { el, fmt, safeColor, safeImageSrc, textOn } from "./dom";
+import { Zoom } from "./zoom";
 
 const FONT = 12;
 
@@ -90,18 +94,18 @@ export class AnnotationsView {
   private opacity = 0.5;
   private layout: "overlay" | "side-by-side" = "overlay";
   private colorBy: "class" | "outcome" = "class";
-  /** Zoom factor (1 = fit) and pan offset in CSS px, shared by the panels. */
-  private zoom = 1;
-  private pan = { x: 0, y: 0 };
   private panels: Panel[] = [];
   private readonly tooltip: HTMLDivElement;
   private readonly abort = new AbortController();
+  /** Zoom and pan, shared by the panels (zoom.ts). */
+  private readonly zoom: Zoom;
   /** Milliseconds the last full render took (payload → pixels on canvas). */
   lastRenderMs = 0;
 
   constructor() {
     this.node = el("div", { class: "jp-Paligemma-annotations" });
     this.tooltip = el("div", { class: "jp-Paligemma-tooltip", role: "tooltip", hidden: true });
+    this.zoom = new Zoom(this.node, this.abort.signal);
   }
 
   async render(payload: AnnotationsPayload): Promise<void> {
@@ -110,8 +114,7 @@ export class AnnotationsView {
     this.opacity = payload.options.maskOpacity;
     this.layout = payload.options.layout;
     this.colorBy = payload.options.colorBy ?? "class";
-    this.zoom = 1;
-    this.pan = { x: 0, y: 0 };
+    this.zoom.reset();
     const src = safeImageSrc(payload.image.src);
     const img = new Image();
     img.alt = payload.title ?? "annotated image";
@@ -148,7 +151,6 @@ export class AnnotationsView {
       const panel: Panel = { layers, canvas, masks: null, outlines: null, viewport };
       canvas.addEventListener("mousemove", (e) => this.hover(panel, e), { signal });
       canvas.addEventListener("mouseleave", () => (this.tooltip.hidden = true), { signal });
-      this.zoomGestures(viewport, signal);
       const wrap = el("figure", { class: "jp-Paligemma-panel" }, viewport);
       if (groups.length > 1) wrap.append(el("figcaption", {}, layers[0].name));
       stage.append(wrap);
@@ -158,67 +160,9 @@ export class AnnotationsView {
     this.node.append(stage);
     if (p.caption) this.node.append(el("pre", { class: "jp-Paligemma-caption" }, p.caption));
     for (const panel of this.panels) this.draw(panel, true);
-    this.applyZoom();
+    this.zoom.attach(this.panels);
   }
 
-  /** Ctrl/⌘ + wheel zooms at the pointer; dragging pans when zoomed in; double-click resets. */
-  private zoomGestures(viewport: HTMLDivElement, signal: AbortSignal): void {
-    viewport.addEventListener("wheel", (e) => {
-      if (!e.ctrlKey && !e.metaKey) return; // plain wheel scrolls the notebook
-      e.preventDefault();
-      const r = viewport.getBoundingClientRect();
-      this.setZoom(this.zoom * (e.deltaY < 0 ? 1.25 : 0.8), e.clientX - r.left, e.clientY - r.top);
-    }, { signal, passive: false });
-    let drag: { x: number; y: number; px: number; py: number } | null = null;
-    viewport.addEventListener("pointerdown", (e) => {
-      if (this.zoom <= 1) return;
-      drag = { x: e.clientX, y: e.clientY, px: this.pan.x, py: this.pan.y };
-      viewport.setPointerCapture?.(e.pointerId);
-    }, { signal });
-    viewport.addEventListener("pointermove", (e) => {
-      if (!drag) return;
-      this.pan = { x: drag.px + e.clientX - drag.x, y: drag.py + e.clientY - drag.y };
-      this.applyZoom();
-    }, { signal });
-    const stop = () => (drag = null);
-    viewport.addEventListener("pointerup", stop, { signal });
-    viewport.addEventListener("pointercancel", stop, { signal });
-    viewport.addEventListener("dblclick", () => this.setZoom(1, 0, 0), { signal });
-  }
-
-  /** Sets the zoom (1..16), keeping the point (cx, cy) of the viewport still. */
-  setZoom(z: number, cx: number, cy: number): void {
-    const next = Math.min(16, Math.max(1, z));
-    const k = next / this.zoom;
-    this.pan = { x: cx - k * (cx - this.pan.x), y: cy - k * (cy - this.pan.y) };
-    this.zoom = next;
-    this.applyZoom();
-  }
-
-  private applyZoom(): void {
-    this.node.dataset.zoom = String(Number(this.zoom.toFixed(3)));
-    const label = this.node.querySelector(".jp-Paligemma-zoomLevel");
-    if (label) label.textContent = `${Math.round(this.zoom * 100)}%`;
-    if (this.zoom === 1) {
-      // Fit: no transform, and no layout read (a forced reflow of the whole notebook on every render).
-      this.pan = { x: 0, y: 0 };
-      for (const panel of this.panels) {
-        panel.canvas.style.transform = "";
-        panel.viewport.style.cursor = "";
-      }
-      return;
-    }
-    for (const panel of this.panels) {
-      const vw = panel.viewport.clientWidth || panel.canvas.clientWidth;
-      const vh = panel.viewport.clientHeight || panel.canvas.clientHeight;
-      // Keep the image covering the viewport.
-      this.pan.x = Math.min(0, Math.max(vw - vw * this.zoom, this.pan.x));
-      this.pan.y = Math.min(0, Math.max(vh - vh * this.zoom, this.pan.y));
-      panel.canvas.style.transformOrigin = "0 0";
-      panel.canvas.style.transform = `translate(${this.pan.x}px, ${this.pan.y}px) scale(${this.zoom})`;
-      panel.viewport.style.cursor = "grab";
-    }
-  }
 
   private toolbar(signal: AbortSignal): HTMLElement {
     const p = this.payload;
@@ -267,23 +211,7 @@ export class AnnotationsView {
       }, { signal });
       bar.append(by);
     }
-    const zoom = el("span", { class: "jp-Paligemma-zoom", role: "group", "aria-label": "zoom (ctrl + wheel, drag to pan, double-click to reset)" });
-    const zbtn = (text: string, label: string, f: () => void) => {
-      const b = el("button", { type: "button", class: "jp-Paligemma-zoomBtn", "aria-label": label, title: label }, text);
-      b.addEventListener("click", f, { signal });
-      return b;
-    };
-    const centre = () => {
-      const v = this.panels[0]?.viewport;
-      return [(v?.clientWidth ?? 0) / 2, (v?.clientHeight ?? 0) / 2] as const;
-    };
-    zoom.append(
-      zbtn("−", "zoom out", () => this.setZoom(this.zoom / 1.5, ...centre())),
-      el("span", { class: "jp-Paligemma-zoomLevel" }, "100%"),
-      zbtn("+", "zoom in", () => this.setZoom(this.zoom * 1.5, ...centre())),
-      zbtn("⤢", "fit", () => this.setZoom(1, 0, 0)),
-    );
-    bar.append(zoom);
+    bar.append(this.zoom.controls());
     if (p.layers.some((l) => l.boxes.some((b) => b.mask))) {
       const slider = el("input", { type: "range", min: 0, max: 100, value: Math.round(this.opacity * 100), "aria-label": "mask opacity", class: "jp-Paligemma-opacity" });
       slider.addEventListener("input", () => {
