@@ -110,15 +110,19 @@ export function legendEntries(p: AnnotationsPayload): LegendEntry[] {
   return out;
 }
 
-/** Greedy word wrap at `cols` characters (long tokens are cut at `cols`, never inside a `<loc>` when avoidable). */
-function wrap(text: string, cols: number): string[] {
+/**
+ * Greedy word wrap at `cols` characters: breaks at spaces; a word longer than a line (a run of `<loc>` tokens) is
+ * broken between its `<…>` tokens, and only a single token longer than a line is cut inside.
+ */
+export function wrapText(text: string, cols: number): string[] {
   const lines: string[] = [];
   for (const para of text.split("\n")) {
     let line = "";
-    for (const word of para.split(/(?<=\s)|(?=<loc)/)) {
-      if ((line + word).length > cols && line.trim() !== "") {
-        lines.push(line.trimEnd());
-        line = "";
+    const words = para.split(/(?<=\s)/).flatMap((w) => (w.length > cols ? w.split(/(?=<)/) : [w]));
+    for (const word of words) {
+      if ((line + word).length > cols) {
+        if (line.trim() !== "") lines.push(line.trimEnd());
+        line = ""; // a blank indent that does not fit is dropped
       }
       line += word;
       while (line.length > cols) {
@@ -153,7 +157,7 @@ export async function renderAnnotationsPng(p: AnnotationsPayload, rgb: Uint8Arra
     legendRows.at(-1)!.push({ x: lx, e });
     lx += w;
   }
-  const caption = p.caption ? wrap(p.caption, Math.max(20, Math.floor((width - 8) / charW))).slice(0, 12) : [];
+  const caption = p.caption ? wrapText(p.caption, Math.max(20, Math.floor((width - 8) / charW))).slice(0, 12) : [];
   const bandH = (legend.length ? legendRows.length * LINE : 0) + caption.length * LINE + 6;
   const height = ph + bandH;
   const c: Canvas = { data: new Uint8Array(width * height * 3).fill(255), width, height };

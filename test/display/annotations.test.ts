@@ -137,3 +137,15 @@ test("labels: placed without overlaps and never past the right edge (PNG and ext
   assert.deepEqual(pos[0], { x: 10, y: 14 }, "first choice: above the box");
   assert.equal(pos[2].x, 140, "shifted left to end at the right edge");
 });
+
+test("PNG caption wrap: breaks at spaces, then between <loc> tokens, never inside one", async () => {
+  const { wrapText } = await import("../../src/display/png.js");
+  const text = "detect cat ; dog\n→ <loc0100><loc0120><loc0600><loc0560> cat ;\n    <loc0480><loc0500><loc0950><loc0980> dog";
+  for (const cols of [12, 20, 37, 60]) {
+    const lines = wrapText(text, cols);
+    assert.ok(lines.every((l) => l.length <= cols), `cols ${cols}: ${JSON.stringify(lines)}`);
+    assert.ok(lines.every((l) => /^(?:[^<>]|<loc\d{4}>)*$/.test(l)), `cols ${cols}: a token was cut: ${JSON.stringify(lines)}`);
+    assert.equal(lines.join("").replace(/\s/g, ""), text.replace(/\s/g, ""), "nothing lost");
+  }
+  assert.deepEqual(wrapText("<loc0100><loc0120><loc0600><loc0560> cat", 60), ["<loc0100><loc0120><loc0600><loc0560> cat"], "an object that fits stays on one line");
+});
