@@ -42,6 +42,9 @@ class PaligemmaRenderer<M extends VendorMime> extends Widget implements IRenderM
     try {
       payload = readPayload<PayloadByMime[M]>(model.data[this.mimeType]);
       if ((payload as { version?: unknown }).version !== 1) throw new Error(`unsupported payload version ${String((payload as { version?: unknown }).version)} (this extension reads v1)`);
+      // Every payload names its view; one sent under another view's MIME type is an error, not a guess.
+      const view = (payload as { view?: unknown }).view;
+      if (view !== undefined && MIME[view as keyof typeof MIME] !== this.mimeType) throw new Error(`payload of view ${JSON.stringify(view)} sent as ${this.mimeType}`);
     } catch (e) {
       this.node.replaceChildren(el("pre", { class: "jp-Paligemma-error" }, `paligemma-ts: cannot render ${this.mimeType}: ${(e as Error).message}`));
       return;

@@ -1,8 +1,9 @@
 /**
- * Zoom and pan for the annotation panels: one zoom factor and pan offset shared by every panel of a view (so truth
- * and prediction side by side stay aligned), applied as a CSS transform of each canvas inside a clipping viewport.
- * Ctrl/⌘ + wheel zooms at the pointer (a plain wheel still scrolls the notebook), dragging pans when zoomed in,
- * double-click fits; the toolbar's −, +, fit buttons call `set`.
+ * Zoom and pan for the annotation panels: one zoom factor shared by every panel of a view (so truth and prediction
+ * side by side stay aligned). Zooming enlarges the canvas (CSS size; the pixels stay the preview's) and its
+ * viewport with it, so the view first grows to the width of the output cell, then pans inside it (the viewport
+ * scrolls; its height is capped). Ctrl/⌘ + wheel zooms at the pointer (a plain wheel still scrolls the notebook),
+ * dragging pans when zoomed in, double-click fits; the toolbar's −, +, fit buttons call `set`.
  */
 import { el } from "./dom";
 
@@ -14,8 +15,11 @@ export interface Zoomable {
 export class Zoom {
   /** 1 = fit. */
   factor = 1;
-  private pan = { x: 0, y: 0 };
   private panels: Zoomable[] = [];
+  /** Each panel's size at fit, measured when zooming starts (no layout reads at fit). */
+  private base: { w: number; h: number }[] = [];
+  /** Each panel's max-width at fit (inline style, as the view set it). */
+  private fitMax: string[] = [];
   readonly level = el("span", { class: "jp-Paligemma-zoomLevel" }, "100%");
 
   constructor(
@@ -27,12 +31,13 @@ export class Zoom {
   /** Back to fit (a new payload). */
   reset(): void {
     this.factor = 1;
-    this.pan = { x: 0, y: 0 };
   }
 
   /** The panels of the current layout; listens to their gestures. */
   attach(panels: Zoomable[]): void {
     this.panels = panels;
+    this.base = [];
+    this.fitMax = panels.map((p) => p.canvas.style.maxWidth);
     for (const p of panels) this.gestures(p.viewport);
     this.apply();
   }
@@ -53,13 +58,18 @@ export class Zoom {
     return box;
   }
 
-  /** Sets the zoom (1..16), keeping the point (cx, cy) of the viewport still. */
+  /** Sets the zoom (1..16), keeping the point (cx, cy) of the viewport (CSS px from its top-left) still. */
   set(z: number, cx: number, cy: number): void {
     const next = Math.min(16, Math.max(1, z));
+    if (this.factor === 1 && next > 1) this.base = this.panels.map((p) => ({ w: p.canvas.clientWidth, h: p.canvas.clientHeight }));
     const k = next / this.factor;
-    this.pan = { x: cx - k * (cx - this.pan.x), y: cy - k * (cy - this.pan.y) };
+    const scroll = this.panels.map((p) => ({ x: (p.viewport.scrollLeft + cx) * k - cx, y: (p.viewport.scrollTop + cy) * k - cy }));
     this.factor = next;
     this.apply();
+    this.panels.forEach((p, i) => {
+      p.viewport.scrollLeft = scroll[i].x; // clamped by the browser
+      p.viewport.scrollTop = scroll[i].y;
+    });
   }
 
   private gestures(viewport: HTMLDivElement): void {
@@ -70,16 +80,18 @@ export class Zoom {
       const r = viewport.getBoundingClientRect();
       this.set(this.factor * (e.deltaY < 0 ? 1.25 : 0.8), e.clientX - r.left, e.clientY - r.top);
     }, { signal, passive: false });
-    let drag: { x: number; y: number; px: number; py: number } | null = null;
+    let drag: { x: number; y: number; sx: number; sy: number } | null = null;
     viewport.addEventListener("pointerdown", (e) => {
       if (this.factor <= 1) return;
-      drag = { x: e.clientX, y: e.clientY, px: this.pan.x, py: this.pan.y };
+      drag = { x: e.clientX, y: e.clientY, sx: viewport.scrollLeft, sy: viewport.scrollTop };
       viewport.setPointerCapture?.(e.pointerId);
     }, { signal });
     viewport.addEventListener("pointermove", (e) => {
       if (!drag) return;
-      this.pan = { x: drag.px + e.clientX - drag.x, y: drag.py + e.clientY - drag.y };
-      this.apply();
+      for (const p of this.panels) {
+        p.viewport.scrollLeft = drag.sx - (e.clientX - drag.x); // panels pan together
+        p.viewport.scrollTop = drag.sy - (e.clientY - drag.y);
+      }
     }, { signal });
     const stop = () => (drag = null);
     viewport.addEventListener("pointerup", stop, { signal });
@@ -90,23 +102,24 @@ export class Zoom {
   private apply(): void {
     this.host.dataset.zoom = String(Number(this.factor.toFixed(3)));
     this.level.textContent = `${Math.round(this.factor * 100)}%`;
-    if (this.factor === 1) {
-      // Fit: no transform, and no layout read (that would force a reflow of the whole notebook on every render).
-      this.pan = { x: 0, y: 0 };
-      for (const p of this.panels) {
-        p.canvas.style.transform = "";
+    this.panels.forEach((p, i) => {
+      const b = this.base[i];
+      if (this.factor === 1 || !b) {
+        // Fit: the stylesheet's sizes, and no layout read (that would force a reflow of the notebook on every render).
+        p.canvas.style.width = p.canvas.style.height = "";
+        p.canvas.style.maxWidth = p.viewport.style.maxWidth = this.fitMax[i] ?? "";
+        p.viewport.style.width = p.viewport.style.height = "";
         p.viewport.style.cursor = "";
+        p.viewport.scrollLeft = p.viewport.scrollTop = 0;
+        return;
       }
-      return;
-    }
-    for (const p of this.panels) {
-      const vw = p.viewport.clientWidth || p.canvas.clientWidth;
-      const vh = p.viewport.clientHeight || p.canvas.clientHeight;
-      this.pan.x = Math.min(0, Math.max(vw - vw * this.factor, this.pan.x)); // the image keeps covering the viewport
-      this.pan.y = Math.min(0, Math.max(vh - vh * this.factor, this.pan.y));
-      p.canvas.style.transformOrigin = "0 0";
-      p.canvas.style.transform = `translate(${this.pan.x}px, ${this.pan.y}px) scale(${this.factor})`;
+      p.canvas.style.maxWidth = "none";
+      p.canvas.style.width = `${b.w * this.factor}px`;
+      p.canvas.style.height = `${b.h * this.factor}px`;
+      p.viewport.style.maxWidth = "100%"; // grows up to the output's width, then pans
+      p.viewport.style.width = `${b.w * this.factor}px`;
+      p.viewport.style.height = `${Math.min(b.h * this.factor, Math.max(b.h, 640))}px`;
       p.viewport.style.cursor = "grab";
-    }
+    });
   }
 }

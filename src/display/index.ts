@@ -19,7 +19,7 @@ export { dashboardCharts, type DashboardChart } from "./dashboard.js";
 export { ProgressState, progressPayload, progressText } from "./progress.js";
 export { TerminalProgress, renderProgressLine, type LineSink, type ProgressLineOptions, type TerminalProgressOptions } from "./terminal.js";
 export { lineChartSvg, niceTicks, yRange, smoothSeries, type ChartOptions } from "./charts.js";
-export { jsonDiffHtml, jsonDiffText, trainingHtml, trainingText, reportHtml, reportText, datasetHtml, datasetText, progressHtml, formatProgressLine, DIFF_COLORS, DIFF_COUNT_NOTE } from "./views.js";
+export { jsonDiffHtml, jsonDiffText, trainingHtml, trainingText, reportHtml, reportText, annotationsSvg, datasetHtml, datasetText, progressHtml, formatProgressLine, DIFF_COLORS, DIFF_COUNT_NOTE } from "./views.js";
 export { jsonDiffBundle, trainingBundle, reportBundle, datasetBundle, progressBundle, payloadBundle, isPayload, bundleBytes, type MimeBundle } from "./bundle.js";
 export { sampleBundle, predictionBundle, detectionsFromText, suffixKind, isSample, objectsPerLine, type SampleInput, type SuffixKind } from "./sample.js";
 export { buildReport, flattenAggregates, type ReportInput, type ReportRowInput, type ReportOptions, type AggregateLike } from "./report.js";

@@ -6,7 +6,7 @@
  * @example
  * jsonDiffHtml(diffJson({ a: 1 }, { a: 2 })); // "<div class=\"pgts-jsondiff\">…changed…</div>"
  */
-import type { DatasetPayload, DiffNode, DiffStatus, JsonDiffPayload, JsonValue, ProgressPayload, ReportPayload, TrainingPayload } from "./protocol.js";
+import { MIME, OUTCOME_COLORS, OUTCOME_NAMES, boxColor, type AnnotationsPayload, type DatasetPayload, type DiffNode, type DiffStatus, type JsonDiffPayload, type JsonValue, type Outcome, type ProgressPayload, type ReportPayload, type TrainingPayload } from "./protocol.js";
 import { html, raw, formatDuration, formatNumber, type SafeHtml } from "./html.js";
 import { lineChartSvg } from "./charts.js";
 import { dashboardCharts } from "./dashboard.js";
@@ -143,14 +143,41 @@ function clip(s: string, n = 160): string {
   return s.length > n ? s.slice(0, n) + "…" : s;
 }
 
+/**
+ * An annotation payload as a small inline SVG: the preview image and every box (truth dashed, prediction solid,
+ * coloured by outcome when matched), each with a `<title>` (class, outcome, IoU). What the report's fallback shows
+ * in place of a row's detail view.
+ */
+export function annotationsSvg(p: AnnotationsPayload, maxSide: number): SafeHtml {
+  const s = Math.min(1, maxSide / Math.max(p.image.width, p.image.height));
+  const w = Math.round(p.image.width * s);
+  const h = Math.round(p.image.height * s);
+  const sx = w / p.image.naturalWidth;
+  const sy = h / p.image.naturalHeight;
+  const cls = new Map(p.classes.map((c) => [c.id, c]));
+  const rects = p.layers.flatMap((l) =>
+    l.boxes.map((b) => {
+      const c = cls.get(b.classId);
+      const title = `${c?.name || `class ${b.classId}`} (${l.name})${b.outcome ? ` · ${OUTCOME_NAMES[b.outcome]} · IoU ${formatNumber(b.iou ?? 0, 2)}` : ""}`;
+      return html`<rect x="${(b.xyxy[0] * sx).toFixed(1)}" y="${(b.xyxy[1] * sy).toFixed(1)}" width="${((b.xyxy[2] - b.xyxy[0]) * sx).toFixed(1)}" height="${((b.xyxy[3] - b.xyxy[1]) * sy).toFixed(1)}" fill="none" stroke="${boxColor(b, p.options.colorBy, c?.color ?? "#ff0000")}" stroke-width="2"${raw(l.role === "truth" ? ' stroke-dasharray="4 3"' : "")}><title>${title}</title></rect>`;
+    }),
+  );
+  return html`<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}" viewBox="0 0 ${w} ${h}" role="img" aria-label="${p.title ?? "annotations"}"><image href="${p.image.src}" width="${w}" height="${h}"/>${rects}</svg>`;
+}
+
+function outcomeKey(): SafeHtml {
+  return html`<div style="font-size:11px">${(["tp", "fp", "fn"] as Outcome[]).map((o) => html`<span style="margin-right:1em"><span style="display:inline-block;width:10px;height:10px;background:${OUTCOME_COLORS[o]}"></span> ${OUTCOME_NAMES[o]}</span>`)}<span>truth dashed, prediction solid</span></div>`;
+}
+
 export function reportHtml(p: ReportPayload): string {
   const keys = [...new Set(p.rows.flatMap((r) => Object.keys(r.scores)))];
   // Text left-aligned, numbers right-aligned, explicitly (nbconvert's and GitHub's table styles right-align cells).
   const head = html`<tr><th style="${NUM}">#</th><th style="${TD}">image</th><th style="${TD}">prefix</th><th style="${TD}">target</th><th style="${TD}">prediction</th>${keys.map((k) => html`<th style="${NUM}">${k}</th>`)}</tr>`;
   const rows = p.rows.map(
-    (r) => html`<tr><td style="${NUM}">${r.index}</td><td style="${TD}">${r.thumbnail ? html`<img src="${r.thumbnail.src}" width="${r.thumbnail.width}" height="${r.thumbnail.height}" alt="sample ${r.index}">` : ""}</td><td style="${TD}">${clip(r.prefix)}</td><td style="${TD}"><code>${clip(r.target)}</code></td><td style="${TD}"><code>${clip(r.prediction)}</code></td>${keys.map((k) => html`<td style="${NUM}">${formatNumber(r.scores[k], 4)}</td>`)}</tr>`,
+    (r) => html`<tr><td style="${NUM}">${r.index}</td><td style="${TD}">${r.detail?.mime === MIME.annotations ? annotationsSvg(r.detail.payload, Math.max(96, r.thumbnail?.width ?? 0, r.thumbnail?.height ?? 0)) : r.thumbnail ? html`<img src="${r.thumbnail.src}" width="${r.thumbnail.width}" height="${r.thumbnail.height}" alt="sample ${r.index}">` : ""}</td><td style="${TD}">${clip(r.prefix)}</td><td style="${TD}"><code>${clip(r.target)}</code></td><td style="${TD}"><code>${clip(r.prediction)}</code></td>${keys.map((k) => html`<td style="${NUM}">${formatNumber(r.scores[k], 4)}</td>`)}</tr>`,
   );
-  return html`<div class="pgts-report" style="${BOX}">${p.title ? html`<div><b>${p.title}</b></div>` : ""}${metricsTable(p.aggregates)}<table style="border-collapse:collapse;margin-top:6px"><thead>${head}</thead><tbody>${rows}</tbody></table>${p.omittedRows ? html`<div>… ${p.omittedRows} better rows not shown</div>` : ""}</div>`.value;
+  const matched = p.rows.some((r) => r.detail?.mime === MIME.annotations && r.detail.payload.matching);
+  return html`<div class="pgts-report" style="${BOX}">${p.title ? html`<div><b>${p.title}</b></div>` : ""}${metricsTable(p.aggregates)}${matched ? outcomeKey() : ""}<table style="border-collapse:collapse;margin-top:6px"><thead>${head}</thead><tbody>${rows}</tbody></table>${p.omittedRows ? html`<div>… ${p.omittedRows} better rows not shown</div>` : ""}</div>`.value;
 }
 
 export function reportText(p: ReportPayload): string {

@@ -313,7 +313,21 @@ test("outcomes: TP / FP / missed colours, IoU in the tooltip, P/R in the legend,
   bb = (await canvas.boundingBox())!;
   assert.ok(Math.abs(bb.width / w0 - 1.5) < 0.02, `zoomed width ${bb.width} vs ${w0}`);
   assert.match((await view.locator(".jp-Paligemma-zoomLevel").textContent())!, /150%/);
+  const vp = view.locator(".jp-Paligemma-viewport").first();
+  assert.ok(Math.abs((await vp.boundingBox())!.width / w0 - 1.5) < 0.02, "the view grows with the zoom (the output is wider than the image)");
   await shot(`.jp-Paligemma-annotations >> nth=${idx}`, "outcomes-zoomed");
+  // Past the output's width the view stops growing and pans: drag 120 px to the left scrolls 120 px.
+  for (let i = 0; i < 3; i++) await view.locator(".jp-Paligemma-zoomBtn[aria-label='zoom in']").click();
+  const vb = (await vp.boundingBox())!;
+  assert.ok(vb.width < (await canvas.boundingBox())!.width, "viewport narrower than the zoomed canvas");
+  const before = await vp.evaluate((n) => n.scrollLeft);
+  await page.mouse.move(vb.x + vb.width / 2, vb.y + 100);
+  await page.mouse.down();
+  await page.mouse.move(vb.x + vb.width / 2 - 120, vb.y + 100, { steps: 4 });
+  await page.mouse.up();
+  const after = await vp.evaluate((n) => n.scrollLeft);
+  assert.ok(Math.abs(after - before - 120) <= 2, `drag panned ${after - before} px`);
+  await shot(`.jp-Paligemma-annotations >> nth=${idx}`, "outcomes-zoomed-panned");
   await view.locator(".jp-Paligemma-zoomBtn[aria-label='fit']").click();
   assert.equal(await view.getAttribute("data-zoom"), "1");
 });
