@@ -8,6 +8,7 @@
  */
 export { show, toBundle, type ShowOptions } from "./show.js";
 export { liveTraining, LiveTraining, type LiveTrainingOptions } from "./live.js";
+export { liveProgress, type LiveProgress, type LiveProgressOptions } from "./progress.js";
 export { plot, plotBundle, type PlotSeries } from "./plot.js";
 export { sendBundle, setTransport, inKernel, LiveOutput, newDisplayId, type Transport, type SendOptions } from "./transport.js";
 export {
@@ -19,6 +20,7 @@ export {
   buildAnnotations,
   TrainingProgress,
   TerminalProgress,
+  renderProgressLine,
   type MimeBundle,
   type DetectionsLike,
   type AnnotateOptions,

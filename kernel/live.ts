@@ -5,7 +5,7 @@
  *
  * @example
  * import { liveTraining } from "paligemma-ts/kernel";
- * const live = liveTraining({ totalSteps: 200, title: "LoRA r=8" });
+ * const live = liveTraining({ maxSteps: 200, title: "LoRA r=8" });
  * trainer.addCallback(live); // or call live.onLog({ step, loss, learningRate, epoch }) yourself
  */
 import { TrainingProgress, Throttle, trainingBundle, type TrainingEvents, type TrainingProgressOptions, type TrainBeginEvent, type StepEndEvent, type LogEvent, type EvaluateEvent, type SaveEvent, type TrainEndEvent } from "../src/display/index.js";

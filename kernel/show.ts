@@ -5,14 +5,15 @@
  * | given | shows |
  * | --- | --- |
  * | a `MimeBundle` (`{ data, metadata }`) | as is |
+ * | anything, with `options.view` | that view, no guessing (`"annotations"`, `"jsonDiff"`, `"report"`, `"dataset"`, `"training"`) |
  * | a sample `{ image, prefix, suffix }` (+ `options.prediction`: generated text) | image with the suffix's boxes / the prediction against it (boxes or JSON diff) |
  * | `{ image, prediction?, truth? }` with detections | box/mask overlay (both layers: overlay or side by side) |
  * | `Detections` (+ `options.image`) | box/mask overlay |
  * | `{ expected, actual }` | JSON diff (strings are parsed); an array of them: per-field accuracy |
- * | an evaluation report `{ rows: [{ prefix, target, prediction, scores }], aggregates }` | sortable report, worst first |
+ * | an evaluation report: `evaluateModel`'s, or `{ rows: [{ prefix, target, prediction, scores }], aggregates }` | sortable report, worst first |
  * | a dataset (`{ length, get(i) }`, optional `describe()`) or an array of samples | summary + thumbnail grid |
  * | a `TrainingProgress`, or a training history (array of log records `{ step, loss, … }`) | training dashboard |
- * | a payload built by `paligemma-ts/display` (`version: 1`) | its view |
+ * | a payload built by `paligemma-ts/display` (`version: 1`, its `view` tag) | that view |
  * | anything else | `text/plain` (util.inspect) |
  *
  * @example
@@ -23,8 +24,9 @@
  */
 import { inspect } from "node:util";
 import {
-  MIME,
   annotationsBundle,
+  isPayload,
+  payloadBundle,
   buildDatasetSummary,
   buildReport,
   datasetBundle,
@@ -50,8 +52,8 @@ import {
   type ReportOptions,
   type SampleInput,
   type DatasetSummaryOptions,
+  type ViewName,
 } from "../src/display/index.js";
-import { annotationsText } from "../src/display/annotations.js";
 import { sendBundle } from "./transport.js";
 
 export interface ShowOptions extends AnnotateOptions, ReportOptions, Omit<DatasetSummaryOptions, "classes" | "colors" | "title"> {
@@ -59,6 +61,8 @@ export interface ShowOptions extends AnnotateOptions, ReportOptions, Omit<Datase
   image?: ImageInput;
   /** Generated text to compare with a sample's suffix. */
   prediction?: string;
+  /** Show `x` as this view, without guessing from its shape (an error says what the view needs). */
+  view?: Exclude<ViewName, "progress">;
 }
 
 function isBundle(x: unknown): x is MimeBundle {
@@ -89,29 +93,58 @@ function isDiffPair(x: unknown): x is { expected: unknown; actual: unknown } {
   return typeof x === "object" && x !== null && !Array.isArray(x) && "expected" in x && "actual" in x && Object.keys(x).length <= 3;
 }
 
-/** A payload from `paligemma-ts/display` (built by the caller) → its bundle. */
-function payloadBundle(x: Record<string, unknown>): MimeBundle | null {
-  if (x.version !== 1) return null;
-  if ("image" in x && "layers" in x && "classes" in x) {
-    const text = annotationsText(x as never);
-    return { data: { [MIME.annotations]: x, "text/plain": text }, metadata: {} };
+/** `options.view`: build that view from `x`, or say what it needs. */
+async function forcedBundle(x: unknown, view: NonNullable<ShowOptions["view"]>, options: ShowOptions): Promise<MimeBundle> {
+  const need = (what: string): never => {
+    throw new DisplayError("show", `view "${view}" needs ${what}`);
+  };
+  switch (view) {
+    case "annotations":
+      if (isSample(x)) return options.prediction !== undefined ? predictionBundle(x, options.prediction, options) : sampleBundle(x, options);
+      if (options.image !== undefined && isDetectionsInput(x)) return annotationsBundle(options.image, { prediction: x }, options);
+      return need("a sample { image, prefix, suffix } or detections with { image } in the options");
+    case "jsonDiff":
+      if (typeof x === "object" && x !== null && !Array.isArray(x) && "expected" in x && "actual" in x) return jsonDiffBundle(diffJson(x.expected, x.actual, options.title));
+      if (Array.isArray(x) && x.every(isDiffPair)) return jsonDiffBundle(diffJsonMany(x, options.title));
+      return need("{ expected, actual } or an array of them");
+    case "report":
+      if (isReport(x)) return reportBundle(await buildReport(x, options));
+      return need("{ rows: [{ prefix, target, prediction, scores }], aggregates }");
+    case "dataset":
+      if (Array.isArray(x) && x.every(isSample)) return datasetBundle(await buildDatasetSummary(x, options));
+      if (isDataset(x)) return datasetFromLike(x, options);
+      return need("an array of samples or { length, get(i) }");
+    case "training":
+      if (x instanceof TrainingProgress) return trainingBundle(x.payload());
+      if (isLogHistory(x)) return historyBundle(x, options);
+      return need("a TrainingProgress or an array of log records { step, loss, … }");
   }
-  if ("counts" in x && "root" in x) return jsonDiffBundle(x as never);
-  if ("series" in x && "status" in x) return trainingBundle(x as never);
-  if ("rows" in x && "sortKey" in x) return reportBundle(x as never);
-  if ("items" in x && "stats" in x) return datasetBundle(x as never);
-  return null;
+  throw new DisplayError("options.view", `unknown view ${JSON.stringify(view)}; use one of annotations, jsonDiff, report, dataset, training`);
+}
+
+function historyBundle(x: LogEvent[], options: ShowOptions): MimeBundle {
+  const t = new TrainingProgress({ title: options.title });
+  for (const r of x) t.onLog(r);
+  t.onTrainEnd({});
+  return trainingBundle(t.payload());
+}
+
+async function datasetFromLike(x: DatasetLike, options: ShowOptions): Promise<MimeBundle> {
+  const n = Math.min(x.length, options.maxItems ?? 24);
+  const samples = await Promise.all(Array.from({ length: n }, (_, i) => x.get(i)));
+  const description = options.description ?? (typeof x.describe === "function" ? await x.describe() : undefined);
+  return datasetBundle(await buildDatasetSummary(samples, { ...options, description, maxItems: n }));
 }
 
 /** Builds the bundle `show` would display, without sending it (for tests and custom frontends). */
 export async function toBundle(x: unknown, options: ShowOptions = {}): Promise<MimeBundle> {
   if (isBundle(x)) return x;
+  if (options.view !== undefined) return forcedBundle(x, options.view, options);
+  if (isPayload(x)) return payloadBundle(x); // a built payload names its view
   if (x instanceof TrainingProgress) return trainingBundle(x.payload());
   if (isSample(x)) return options.prediction !== undefined ? predictionBundle(x, options.prediction, options) : sampleBundle(x, options);
   if (typeof x === "object" && x !== null && !Array.isArray(x)) {
     const o = x as Record<string, unknown>;
-    const p = payloadBundle(o);
-    if (p) return p;
     if (isImageInput(o.image) && (o.prediction !== undefined || o.truth !== undefined) && [o.prediction, o.truth].every((d) => d === undefined || isDetectionsInput(d))) {
       return annotationsBundle(o.image, { prediction: o.prediction as DetectionsInput | undefined, truth: o.truth as DetectionsInput | undefined }, options);
     }
@@ -123,19 +156,9 @@ export async function toBundle(x: unknown, options: ShowOptions = {}): Promise<M
   if (isDiffPair(x)) return jsonDiffBundle(diffJson(x.expected, x.actual, options.title));
   if (Array.isArray(x) && x.length > 0 && x.every(isDiffPair)) return jsonDiffBundle(diffJsonMany(x, options.title));
   if (isReport(x)) return reportBundle(await buildReport(x, options));
-  if (isLogHistory(x)) {
-    const t = new TrainingProgress({ title: options.title });
-    for (const r of x) t.onLog(r);
-    t.onTrainEnd({});
-    return trainingBundle(t.payload());
-  }
+  if (isLogHistory(x)) return historyBundle(x, options);
   if (Array.isArray(x) && x.length > 0 && x.every(isSample)) return datasetBundle(await buildDatasetSummary(x, { ...options, classes: options.classes, colors: options.colors }));
-  if (isDataset(x)) {
-    const n = Math.min(x.length, options.maxItems ?? 24);
-    const samples = await Promise.all(Array.from({ length: n }, (_, i) => x.get(i)));
-    const description = options.description ?? (typeof x.describe === "function" ? await x.describe() : undefined);
-    return datasetBundle(await buildDatasetSummary(samples, { ...options, description, maxItems: n }));
-  }
+  if (isDataset(x)) return datasetFromLike(x, options);
   return { data: { "text/plain": typeof x === "string" ? x : inspect(x, { depth: 4, colors: false }) }, metadata: {} };
 }
 

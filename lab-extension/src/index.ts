@@ -15,6 +15,7 @@ import { JsonDiffView } from "./jsondiff";
 import { TrainingView } from "./training";
 import { ReportView } from "./report";
 import { DatasetView } from "./dataset";
+import { ProgressView } from "./progress";
 
 interface View<T> {
   readonly node: HTMLElement;
@@ -41,6 +42,9 @@ class PaligemmaRenderer<M extends VendorMime> extends Widget implements IRenderM
     try {
       payload = readPayload<PayloadByMime[M]>(model.data[this.mimeType]);
       if ((payload as { version?: unknown }).version !== 1) throw new Error(`unsupported payload version ${String((payload as { version?: unknown }).version)} (this extension reads v1)`);
+      // Every payload names its view; one sent under another view's MIME type is an error, not a guess.
+      const view = (payload as { view?: unknown }).view;
+      if (view !== undefined && MIME[view as keyof typeof MIME] !== this.mimeType) throw new Error(`payload of view ${JSON.stringify(view)} sent as ${this.mimeType}`);
     } catch (e) {
       this.node.replaceChildren(el("pre", { class: "jp-Paligemma-error" }, `paligemma-ts: cannot render ${this.mimeType}: ${(e as Error).message}`));
       return;
@@ -76,6 +80,7 @@ const extensions: IRenderMime.IExtension[] = [
   extension("training", MIME.training, () => new TrainingView()),
   extension("report", MIME.report, () => new ReportView()),
   extension("dataset", MIME.dataset, () => new DatasetView()),
+  extension("progress", MIME.progress, () => new ProgressView()),
 ];
 
 export default extensions;

@@ -23,6 +23,7 @@ export class JsonDiffView {
       counts.append(el("span", { class: `jp-Paligemma-diff-${k}`, "data-kind": k }, `${MARK[k]} ${k} ${p.counts[k]}`));
     }
     if (p.samples !== undefined) counts.append(el("span", {}, `over ${p.samples} samples`));
+    counts.prepend(el("span", { class: "jp-Paligemma-dim", title: "a missing or extra object counts each field inside it" }, "fields (leaf values):"));
     this.node.append(counts);
     for (const e of p.parseErrors ?? []) {
       this.node.append(el("div", { class: "jp-Paligemma-diff-missing" }, `${e.side} is not valid JSON: ${e.message}`));
@@ -39,7 +40,7 @@ export class JsonDiffView {
 
   private nodeEl(n: DiffNode): HTMLLIElement {
     const label = n.key === null ? "$" : typeof n.key === "number" ? `[${n.key}]` : n.key;
-    const row = el("div", { class: `jp-Paligemma-diffRow jp-Paligemma-diff-${n.status}`, "data-path": n.path, "data-status": n.status },
+    const row = el("div", { class: `jp-Paligemma-diffRow jp-Paligemma-diff-${n.status}`, "data-path": n.path, "data-status": n.status, ...(n.matchedBy ? { title: `matched by ${n.matchedBy}` } : {}) },
       el("span", { class: "jp-Paligemma-mark", "aria-label": n.status }, MARK[n.status]), " ", el("b", {}, label));
     const li = el("li", { role: "treeitem" }, row);
     if (n.children && n.children.length > 0) {
@@ -67,7 +68,16 @@ export class JsonDiffView {
       return li;
     }
     row.append(": ");
-    if (n.status === "changed") row.append(el("s", { class: "jp-Paligemma-diff-missing" }, json(n.expected)), " → ", el("span", { class: "jp-Paligemma-diff-extra" }, json(n.actual)));
+    if (n.status === "changed" && n.textDiff) {
+      // Character-level: removed characters struck, added ones underlined, inside one quoted string.
+      const span = el("span", { class: "jp-Paligemma-textDiff" }, '"');
+      for (const o of n.textDiff) {
+        const t = JSON.stringify(o.text).slice(1, -1);
+        span.append(o.op === "=" ? t : el(o.op === "-" ? "del" : "ins", { class: o.op === "-" ? "jp-Paligemma-diff-missing" : "jp-Paligemma-diff-extra", "data-op": o.op }, t));
+      }
+      span.append('"');
+      row.append(span);
+    } else if (n.status === "changed") row.append(el("s", { class: "jp-Paligemma-diff-missing" }, json(n.expected)), " → ", el("span", { class: "jp-Paligemma-diff-extra" }, json(n.actual)));
     else if (n.status === "missing") row.append(el("span", {}, json(n.expected)), el("i", {}, " (missing)"));
     else if (n.status === "extra") row.append(el("span", {}, json(n.actual)), el("i", {}, " (extra)"));
     else row.append(el("span", {}, json(n.actual)));

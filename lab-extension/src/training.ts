@@ -1,9 +1,11 @@
 /**
- * Training dashboard: progress bar with step/total, epoch, ETA, samples/s; loss and learning-rate curves with
- * plotly.js (bundled, loaded on first use: a separate chunk); the latest evaluation metrics. `render()` is called
+ * Training dashboard: progress bar with step/total, epoch, ETA, samples/s; a plotly chart for every logged scalar
+ * and each evaluation metric's history (src/display/dashboard.ts decides which), with a smoothing slider (EMA) and
+ * a log-scale switch; a constant series gets a ±10 % axis instead of plotly's −1…1; plotly.js (bundled, loaded on first use: a separate chunk); the latest evaluation metrics. `render()` is called
  * again on every `update_display_data`, and updates the same DOM and plots in place.
  */
 import type { TrainingPayload } from "../../src/display/protocol";
+import { dashboardCharts } from "../../src/display/dashboard";
 import { el, fmt, fmtDuration, themeVar } from "./dom";
 
 type PlotlyModule = typeof import("plotly.js-dist-min").default;
@@ -18,8 +20,12 @@ export class TrainingView {
   private readonly bar = el("div", { class: "jp-Paligemma-progressFill" });
   private readonly progress = el("div", { class: "jp-Paligemma-progress", role: "progressbar", "aria-valuemin": 0, "aria-label": "training progress" }, this.bar);
   private readonly status = el("div", { class: "jp-Paligemma-status", "aria-live": "polite" });
-  private readonly lossPlot = el("div", { class: "jp-Paligemma-plot", "aria-label": "loss curve" });
-  private readonly lrPlot = el("div", { class: "jp-Paligemma-plot", "aria-label": "learning-rate curve" });
+  private readonly plots = el("div", { class: "jp-Paligemma-plots" });
+  private readonly plotNodes = new Map<string, HTMLDivElement>();
+  private readonly controls = el("div", { class: "jp-Paligemma-toolbar" });
+  private smoothing = 0;
+  private logY = false;
+  private last: TrainingPayload | null = null;
   private readonly metrics = el("div", { class: "jp-Paligemma-metrics" });
   private readonly title = el("div", { class: "jp-Paligemma-title" });
   private disposed = false;
@@ -27,21 +33,33 @@ export class TrainingView {
   renders = 0;
 
   constructor() {
-    this.node.append(this.title, this.progress, this.status, el("div", { class: "jp-Paligemma-plots" }, this.lossPlot, this.lrPlot), this.metrics);
+    const slider = el("input", { type: "range", min: 0, max: 99, value: 0, class: "jp-Paligemma-smoothing", "aria-label": "smoothing" });
+    slider.addEventListener("input", () => {
+      this.smoothing = Number(slider.value) / 100;
+      if (this.last) void this.renderPlots(this.last);
+    });
+    const log = el("input", { type: "checkbox", class: "jp-Paligemma-logY", "aria-label": "log scale" });
+    log.addEventListener("change", () => {
+      this.logY = log.checked;
+      if (this.last) void this.renderPlots(this.last);
+    });
+    this.controls.append(el("label", {}, "smoothing ", slider), el("label", {}, log, " log scale"));
+    this.node.append(this.title, this.progress, this.status, this.controls, this.plots, this.metrics);
   }
 
   async render(p: TrainingPayload): Promise<void> {
     this.renders++;
     this.title.textContent = p.title ?? "";
-    const frac = p.totalSteps ? Math.min(1, p.step / p.totalSteps) : p.status === "done" ? 1 : 0;
+    this.last = p;
+    const frac = p.maxSteps ? Math.min(1, p.step / p.maxSteps) : p.status === "done" ? 1 : 0;
     this.bar.style.width = `${(100 * frac).toFixed(1)}%`;
     this.progress.setAttribute("aria-valuenow", String(p.step));
-    this.progress.setAttribute("aria-valuemax", String(p.totalSteps ?? p.step));
+    this.progress.setAttribute("aria-valuemax", String(p.maxSteps ?? p.step));
     this.node.dataset.step = String(p.step);
     this.node.dataset.status = p.status;
     this.node.classList.toggle("jp-mod-failed", p.status === "failed");
     const last = (n: string) => p.series.find((s) => s.name === n)?.points.at(-1)?.value;
-    const parts = [`step ${p.step}${p.totalSteps !== null ? ` / ${p.totalSteps}` : ""}`];
+    const parts = [`step ${p.step}${p.maxSteps !== null ? ` / ${p.maxSteps}` : ""}`];
     if (p.epoch !== null) parts.push(`epoch ${fmt(p.epoch, 3)}${p.numEpochs !== null ? ` / ${p.numEpochs}` : ""}`);
     parts.push(p.status === "running" ? `ETA ${fmtDuration(p.etaSeconds)}` : `${p.status} in ${fmtDuration(p.elapsedSeconds)}`);
     if (p.samplesPerSecond !== null) parts.push(`${fmt(p.samplesPerSecond, 3)} samples/s`);
@@ -55,18 +73,18 @@ export class TrainingView {
   dispose(): void {
     this.disposed = true;
     void plotly?.then((P) => {
-      P.purge(this.lossPlot);
-      P.purge(this.lrPlot);
+      for (const n of this.plotNodes.values()) P.purge(n);
     });
     this.node.replaceChildren();
   }
 
   private renderMetrics(p: TrainingPayload): void {
     this.metrics.replaceChildren();
-    if (!p.evaluation) return;
+    const latest = p.evaluations.at(-1);
+    if (!latest) return;
     const body = el("tbody");
-    for (const [k, v] of Object.entries(p.evaluation.metrics)) body.append(el("tr", {}, el("td", {}, k), el("td", { class: "jp-Paligemma-num" }, fmt(v, 5))));
-    this.metrics.append(el("table", { class: "jp-Paligemma-table", "aria-label": "evaluation metrics" }, el("caption", {}, `eval @ step ${p.evaluation.step}`), body));
+    for (const [k, v] of Object.entries(latest.metrics)) body.append(el("tr", {}, el("td", {}, k), el("td", { class: "jp-Paligemma-num" }, fmt(v, 5))));
+    this.metrics.append(el("table", { class: "jp-Paligemma-table", "aria-label": "evaluation metrics" }, el("caption", {}, `eval @ step ${latest.step} (${p.evaluations.length} evaluation${p.evaluations.length === 1 ? "" : "s"})`), body));
   }
 
   private async renderPlots(p: TrainingPayload): Promise<void> {
@@ -74,25 +92,43 @@ export class TrainingView {
     if (this.disposed) return;
     const fg = themeVar(this.node, "--jp-ui-font-color1", "#333");
     const grid = themeVar(this.node, "--jp-border-color2", "#ddd");
-    const layout = (title: string, log = false) => ({
-      title: { text: title, font: { size: 12 } },
-      height: 220,
-      margin: { l: 50, r: 10, t: 30, b: 35 },
-      paper_bgcolor: "rgba(0,0,0,0)",
-      plot_bgcolor: "rgba(0,0,0,0)",
-      font: { color: fg, size: 11 },
-      xaxis: { title: { text: "step" }, gridcolor: grid },
-      yaxis: { gridcolor: grid, type: log ? "log" : "linear" },
-      showlegend: true,
-      legend: { orientation: "h" },
-    });
-    const trace = (name: string) => {
-      const s = p.series.find((x) => x.name === name);
-      return s ? [{ type: "scatter", mode: "lines", name, x: s.points.map((q) => q.step), y: s.points.map((q) => q.value) }] : [];
-    };
-    const lossNames = p.series.filter((s) => /loss/i.test(s.name)).map((s) => s.name);
     const config = { displaylogo: false, responsive: true };
-    await P.react(this.lossPlot, lossNames.flatMap(trace), layout("loss"), config);
-    await P.react(this.lrPlot, trace("learningRate"), layout("learning rate"), config);
+    const w = this.smoothing;
+    const smooth = (ys: number[]) => {
+      if (w <= 0) return ys;
+      let m = 0;
+      return ys.map((v, i) => ((m = m * w + (1 - w) * v), m / (1 - w ** (i + 1)))); // TensorBoard's debiased EMA (charts.ts smoothSeries)
+    };
+    const charts = dashboardCharts(p);
+    for (const chart of charts) {
+      let node = this.plotNodes.get(chart.title);
+      if (!node) {
+        node = el("div", { class: "jp-Paligemma-plot", "data-chart": chart.title, "aria-label": `${chart.title} curve` });
+        this.plotNodes.set(chart.title, node);
+        this.plots.append(node);
+      }
+      const values = chart.series.flatMap((s) => s.points.map((q) => q.value)).filter(Number.isFinite);
+      const log = this.logY && values.every((v) => v > 0);
+      const lo = Math.min(...values);
+      const hi = Math.max(...values);
+      // A constant series: ±10 % of its value (plotly would span −1…1 around 1e-4).
+      const d = Math.abs(lo) * 0.1 || 1;
+      const range = values.length && lo === hi ? (log ? [Math.log10(lo - d > 0 ? lo - d : lo / 2), Math.log10(hi + d)] : [lo - d, hi + d]) : undefined;
+      const traces = chart.series.map((s) => ({ type: "scatter", mode: s.points.length <= 30 ? "lines+markers" : "lines", name: s.name, x: s.points.map((q) => q.step), y: smooth(s.points.map((q) => q.value)) }));
+      const layout = {
+        title: { text: chart.title, font: { size: 12 } },
+        height: 220,
+        margin: { l: 55, r: 10, t: 30, b: 35 },
+        paper_bgcolor: "rgba(0,0,0,0)",
+        plot_bgcolor: "rgba(0,0,0,0)",
+        font: { color: fg, size: 11 },
+        xaxis: { title: { text: "step" }, gridcolor: grid },
+        yaxis: { gridcolor: grid, type: log ? "log" : "linear", ...(range ? { range, autorange: false } : { autorange: true }), exponentformat: "e" },
+        showlegend: chart.series.length > 1,
+        legend: { orientation: "h" },
+      };
+      await P.react(node, traces, layout, config);
+      if (this.disposed) return;
+    }
   }
 }

@@ -152,8 +152,15 @@ export function detectionPrefix(classNames: readonly string[]): string {
 // ---------------------------------------------------------------------------------------------------------------
 // Total parser
 
+/**
+ * Gemma's control tokens that can appear in decoded text (`<eos>`, `<pad>`, turn markers, unused slots): they end
+ * the current object. Only these: any other `<…>` (an HTML-looking `</script>`, `<b>`) is label text, so a label
+ * that contains one is kept whole rather than cut or dropped.
+ */
+const CONTROL_TOKEN = String.raw`<(?:eos|bos|pad|unk|mask|image|start_of_turn|end_of_turn|start_of_image|end_of_image|unused\d{1,3}|2mass)>`;
+
 /** Tokens the parser distinguishes; anything else is label text. */
-const TOKEN_RE = /<loc(\d{4})>|<seg(\d{3})>|(;|\r?\n)|(<[^<>\s]{0,40}>)/g;
+const TOKEN_RE = new RegExp(String.raw`<loc(\d{4})>|<seg(\d{3})>|(;|\r?\n)|(${CONTROL_TOKEN})`, "g");
 
 /**
  * Parses generated text into objects, never throwing (non-strings give `[]`).
@@ -163,9 +170,9 @@ const TOKEN_RE = /<loc(\d{4})>|<seg(\d{3})>|(;|\r?\n)|(<[^<>\s]{0,40}>)/g;
  *   longer runs ("partial loc runs") and out-of-range bins drop the object;
  * - `<segNNN>` tokens right after the four locs are collected into `segs` (any count; a segmentation parser
  *   should require 16);
- * - the label is the text after them up to `;`, a newline, the next `<loc>`, or any other `<...>` token
- *   (`<eos>`, `<pad>`, …, which are otherwise ignored); it is trimmed and whitespace-collapsed and must be
- *   non-empty, else the object is dropped;
+ * - the label is the text after them up to `;`, a newline, the next `<loc>`, or a Gemma control token
+ *   (`<eos>`, `<pad>`, `<end_of_turn>`…, otherwise ignored); any other `<…>` text (`</script>`) belongs to the
+ *   label; it is trimmed and whitespace-collapsed and must be non-empty, else the object is dropped;
  * - text before the first loc run or between objects is ignored.
  *
  * @example

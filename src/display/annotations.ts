@@ -9,14 +9,14 @@
  * bundle.data["image/png"]; // base64 PNG with both layers drawn
  */
 import sharp from "sharp";
-import { MIME, type AnnotationLayer, type AnnotationsPayload, type BoxAnnotation, type ClassInfo } from "./protocol.js";
+import { MIME, type AnnotationLayer, type AnnotationsPayload, type BoxAnnotation, type ClassInfo, type MimeBundle } from "./protocol.js";
 import { loadPreview, type ImageInput, type PreviewOptions } from "./image.js";
 import { toBoxes, type DetectionsInput } from "./detections.js";
 import { resolveColor, type ColorOption } from "./palette.js";
 import { DisplayError } from "./errors.js";
-import { renderAnnotationsPng } from "./png.js";
+import { legendEntries, renderAnnotationsPng } from "./png.js";
+import { matchLayers } from "./matching.js";
 import { formatNumber } from "./html.js";
-import type { MimeBundle } from "./bundle.js";
 
 export interface AnnotateOptions extends PreviewOptions {
   /** Colours by class name or id, or a palette list (default: supervision's palette by class id). */
@@ -31,6 +31,10 @@ export interface AnnotateOptions extends PreviewOptions {
   maskOpacity?: number;
   /** With a prediction and a truth: "overlay" (default) or "side-by-side". */
   layout?: "overlay" | "side-by-side";
+  /** Box colours: by "class", or by "outcome" (TP/FP/miss; the default when both a prediction and a truth are given). */
+  colorBy?: "class" | "outcome";
+  /** IoU a prediction needs to match a truth box of its class. Default 0.5 (COCO's AP50). */
+  iouThreshold?: number;
   title?: string;
   caption?: string;
   /** Also emit the composited `image/png` fallback. Default true. */
@@ -69,6 +73,8 @@ function unifyClasses(raw: { role: AnnotationLayer["role"]; name: string; boxes:
 function checkOptions(o: AnnotateOptions): void {
   if (o.maskOpacity !== undefined && !(o.maskOpacity >= 0 && o.maskOpacity <= 1)) throw new DisplayError("maskOpacity", `expected a number in [0, 1]; got ${o.maskOpacity}`);
   if (o.layout !== undefined && o.layout !== "overlay" && o.layout !== "side-by-side") throw new DisplayError("layout", `expected "overlay" or "side-by-side"; got ${JSON.stringify(o.layout)}`);
+  if (o.colorBy !== undefined && o.colorBy !== "class" && o.colorBy !== "outcome") throw new DisplayError("colorBy", `expected "class" or "outcome"; got ${JSON.stringify(o.colorBy)}`);
+  if (o.iouThreshold !== undefined && !(o.iouThreshold > 0 && o.iouThreshold <= 1)) throw new DisplayError("iouThreshold", `expected a number in (0, 1]; got ${o.iouThreshold}`);
 }
 
 /** The vendor payload plus the preview pixels the PNG fallback is drawn on. */
@@ -80,14 +86,26 @@ export async function buildAnnotations(image: ImageInput, layersIn: AnnotationLa
   if (layersIn.truth !== undefined) raw.push({ role: "truth", name: "ground truth", boxes: toBoxes(layersIn.truth, grid, "truth") });
   if (layersIn.prediction !== undefined) raw.push({ role: "prediction", name: "prediction", boxes: toBoxes(layersIn.prediction, grid, "prediction") });
   const { classes, layers } = unifyClasses(raw, options);
+  const truth = layers.find((l) => l.role === "truth");
+  const pred = layers.find((l) => l.role === "prediction");
+  let matching: AnnotationsPayload["matching"];
+  if (truth && pred) {
+    const m = matchLayers(pred.boxes, truth.boxes, options.iouThreshold ?? 0.5);
+    pred.boxes = m.prediction;
+    truth.boxes = m.truth;
+    matching = m.summary;
+  }
   const payload: AnnotationsPayload = {
     version: 1,
+    view: "annotations",
     ...(options.title !== undefined ? { title: String(options.title) } : {}),
     ...(options.caption !== undefined ? { caption: String(options.caption) } : {}),
     image: ref,
     classes,
     layers,
+    ...(matching ? { matching } : {}),
     options: {
+      colorBy: options.colorBy ?? (matching ? "outcome" : "class"),
       maskOpacity: options.maskOpacity ?? 0.5,
       showLabels: options.labels ?? true,
       showConfidence: options.confidence ?? true,
@@ -97,7 +115,9 @@ export async function buildAnnotations(image: ImageInput, layersIn: AnnotationLa
   return { payload, rgb };
 }
 
-/** One line per box: `dog 0.91 [10, 20, 110, 220]`. */
+const OUTCOME_TEXT = { tp: "TP", fp: "FP", fn: "missed" } as const;
+
+/** One line per box: `dog 0.91 [10, 20, 110, 220] TP IoU 0.83`; the legend (precision/recall) and caption after. */
 export function annotationsText(p: AnnotationsPayload): string {
   const name = (id: number) => p.classes.find((c) => c.id === id)?.name || `class ${id}`;
   const lines = [`${p.title ?? "annotations"}: ${p.image.naturalWidth}×${p.image.naturalHeight} image`];
@@ -105,10 +125,13 @@ export function annotationsText(p: AnnotationsPayload): string {
     lines.push(`${l.name}: ${l.boxes.length} box${l.boxes.length === 1 ? "" : "es"}`);
     for (const b of l.boxes.slice(0, 50)) {
       const conf = b.confidence !== undefined ? ` ${formatNumber(b.confidence, 3)}` : "";
-      lines.push(`  ${name(b.classId)}${conf} [${b.xyxy.map((v) => Math.round(v)).join(", ")}]${b.mask ? " +mask" : ""}`);
+      const outcome = b.outcome ? ` ${OUTCOME_TEXT[b.outcome]} IoU ${formatNumber(b.iou ?? 0, 2)}` : "";
+      lines.push(`  ${name(b.classId)}${conf} [${b.xyxy.map((v) => Math.round(v)).join(", ")}]${b.mask ? " +mask" : ""}${outcome}`);
     }
     if (l.boxes.length > 50) lines.push(`  … ${l.boxes.length - 50} more`);
   }
+  if (p.matching) lines.push(legendEntries(p).map((e) => e.text).join(" · "));
+  if (p.caption) lines.push(p.caption);
   return lines.join("\n");
 }
 
@@ -136,5 +159,5 @@ async function renderFallbackPng(payload: AnnotationsPayload, rgb: Uint8Array, m
 export function isLayers(x: unknown): x is AnnotationLayersInput {
   if (typeof x !== "object" || x === null || Array.isArray(x)) return false;
   const keys = Object.keys(x);
-  return keys.length > 0 && keys.every((k) => k === "prediction" || k === "truth");
+  return keys.every((k) => k === "prediction" || k === "truth"); // {}: the image alone
 }

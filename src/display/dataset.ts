@@ -84,5 +84,5 @@ export async function buildDatasetSummary(samples: readonly SampleInput[], optio
   if (d.imageWidth?.count) st["image width"] = stats(d.imageWidth, " px");
   if (d.imageHeight?.count) st["image height"] = stats(d.imageHeight, " px");
   if (d.formats) st.formats = Object.entries(d.formats).map(([k, v]) => `${k} ${v}`).join(", ");
-  return { version: 1, ...(options.title !== undefined ? { title: options.title } : {}), counts, stats: st, classes, items };
+  return { version: 1, view: "dataset", ...(options.title !== undefined ? { title: options.title } : {}), counts, stats: st, classes, items };
 }

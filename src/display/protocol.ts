@@ -17,6 +17,7 @@ export const MIME = {
   training: "application/vnd.paligemma-ts.training.v1+json",
   report: "application/vnd.paligemma-ts.report.v1+json",
   dataset: "application/vnd.paligemma-ts.dataset.v1+json",
+  progress: "application/vnd.paligemma-ts.progress.v1+json",
 } as const;
 
 export type ViewName = keyof typeof MIME;
@@ -52,6 +53,47 @@ export interface BoxAnnotation {
   className: string;
   confidence?: number;
   mask?: MaskRle;
+  /**
+   * Set when a prediction is matched against a truth (src/display/matching.ts): "tp" a prediction matched to a
+   * truth box of its class (and that truth box), "fp" an unmatched prediction, "fn" a missed truth box.
+   */
+  outcome?: Outcome;
+  /** IoU with the matched box (tp), or with the best-overlapping box of the other layer (fp, fn; 0 when none). */
+  iou?: number;
+}
+
+/** Prediction-vs-truth outcome of a box. */
+export type Outcome = "tp" | "fp" | "fn";
+
+/** Outcome colours (readable on photos; one source for the PNG, the HTML and the extension). */
+export const OUTCOME_COLORS: Record<Outcome, string> = { tp: "#2e9e44", fp: "#e53935", fn: "#fb8c00" };
+/** Outcome names as shown in legends and tooltips. */
+export const OUTCOME_NAMES: Record<Outcome, string> = { tp: "true positive", fp: "false positive", fn: "missed" };
+
+/**
+ * The colour a box is drawn in: its outcome's colour when the view colours by outcome and the box has one, else
+ * its class colour (`classColor`).
+ */
+export function boxColor(box: BoxAnnotation, colorBy: "class" | "outcome", classColor: string): string {
+  return colorBy === "outcome" && box.outcome ? OUTCOME_COLORS[box.outcome] : classColor;
+}
+
+/** Per-class counts of a prediction matched against its truth at `iouThreshold`. */
+export interface ClassMatchStats {
+  classId: number;
+  tp: number;
+  fp: number;
+  fn: number;
+  /** tp / (tp + fp); null when nothing was predicted. */
+  precision: number | null;
+  /** tp / (tp + fn); null when the truth has none. */
+  recall: number | null;
+}
+
+export interface MatchSummary {
+  iouThreshold: number;
+  perClass: ClassMatchStats[];
+  total: Omit<ClassMatchStats, "classId">;
 }
 
 /** A class: its id, its (untrusted) name and the colour it is drawn with (`#rrggbb`). */
@@ -71,13 +113,18 @@ export interface AnnotationLayer {
 
 export interface AnnotationsPayload {
   version: 1;
+  view: "annotations";
   title?: string;
   /** Untrusted text shown under the image (the prefix, the raw suffix…). */
   caption?: string;
   image: ImageRef;
   classes: ClassInfo[];
   layers: AnnotationLayer[];
+  /** Present when a prediction was matched against a truth: boxes carry `outcome` and `iou`. */
+  matching?: MatchSummary;
   options: {
+    /** Colour boxes by class, or by outcome (TP/FP/miss; the default when `matching` is present). */
+    colorBy: "class" | "outcome";
     /** 0..1, default 0.5. */
     maskOpacity: number;
     showLabels: boolean;
@@ -104,6 +151,10 @@ export interface DiffNode {
   expected?: JsonValue;
   /** Predicted value (leaves and missing/extra subtrees). */
   actual?: JsonValue;
+  /** For a changed string leaf: character-level edit of expected → actual ("=" kept, "-" removed, "+" added). */
+  textDiff?: { op: "=" | "-" | "+"; text: string }[];
+  /** For an array matched by an id-like key instead of by position: the key (`sku`, `id`…). */
+  matchedBy?: string;
   children?: DiffNode[];
 }
 
@@ -124,6 +175,7 @@ export interface FieldAccuracy {
 
 export interface JsonDiffPayload {
   version: 1;
+  view: "jsonDiff";
   title?: string;
   /** When a side is not valid JSON: which one, and the raw text (shown as text). */
   parseErrors?: { side: "expected" | "actual"; message: string; text: string }[];
@@ -141,19 +193,21 @@ export interface SeriesPoint {
 
 export interface TrainingPayload {
   version: 1;
+  view: "training";
   title?: string;
   status: "running" | "done" | "stopped" | "failed";
   step: number;
-  totalSteps: number | null;
+  /** The Trainer's `maxSteps` (src/events/trainer.ts `trainBegin`). */
+  maxSteps: number | null;
   epoch: number | null;
   numEpochs: number | null;
   elapsedSeconds: number;
   etaSeconds: number | null;
   samplesPerSecond: number | null;
-  /** Curves by name ("loss", "learningRate", "evalLoss", …), points in step order. */
+  /** Every logged scalar as a curve by name ("loss", "learningRate", "gradNorm", …), points in step order. */
   series: { name: string; points: SeriesPoint[] }[];
-  /** The latest evaluation. */
-  evaluation: { step: number; metrics: Record<string, number> } | null;
+  /** Every evaluation so far, in step order (the last is the latest). */
+  evaluations: { step: number; metrics: Record<string, number> }[];
   checkpoints: { step: number; path: string }[];
   message?: string;
 }
@@ -173,8 +227,11 @@ export interface ReportRow {
 
 export interface ReportPayload {
   version: 1;
+  view: "report";
   title?: string;
   aggregates: Record<string, number>;
+  /** Per aggregate: is a higher value better (absent: unknown)? */
+  higherIsBetter?: Record<string, boolean>;
   /** The score rows are sorted by, ascending (worst first). */
   sortKey: string | null;
   rows: ReportRow[];
@@ -193,6 +250,7 @@ export interface DatasetItem {
 
 export interface DatasetPayload {
   version: 1;
+  view: "dataset";
   title?: string;
   /** Headline numbers ("examples", "skipped", …). */
   counts: Record<string, number>;
@@ -202,6 +260,25 @@ export interface DatasetPayload {
   items: DatasetItem[];
 }
 
+/** One long call's progress (from `ProgressEvent`s of src/events/progress.ts): evaluation, generation, loading. */
+export interface ProgressPayload {
+  version: 1;
+  view: "progress";
+  /** "train", "evaluate", "generate", "load", "pretrain". */
+  task: string;
+  label?: string;
+  status: "running" | "done" | "failed";
+  done: number;
+  total: number | null;
+  unit: string | null;
+  elapsedSeconds: number;
+  etaSeconds: number | null;
+  /** Units per second since the start. */
+  rate: number | null;
+  metrics: Record<string, number>;
+  error?: string;
+}
+
 /** Payload type per vendor MIME type. */
 export interface PayloadByMime {
   [MIME.annotations]: AnnotationsPayload;
@@ -209,4 +286,14 @@ export interface PayloadByMime {
   [MIME.training]: TrainingPayload;
   [MIME.report]: ReportPayload;
   [MIME.dataset]: DatasetPayload;
+  [MIME.progress]: ProgressPayload;
 }
+
+/** A Jupyter `display_data` content: MIME type → payload (JSON value or string; binary images base64). */
+export interface MimeBundle {
+  data: Record<string, unknown>;
+  metadata: Record<string, unknown>;
+}
+
+/** Every payload, tagged by its `view` (the key of `MIME`): dispatch reads the tag, never the other keys. */
+export type AnyPayload = AnnotationsPayload | JsonDiffPayload | TrainingPayload | ReportPayload | DatasetPayload | ProgressPayload;

@@ -62,13 +62,22 @@ function pretty(suffix: string): string {
   }
 }
 
-/** A dataset sample: the image with its labelled boxes, caption = prefix and suffix. */
+/** Detection text with one object per line (`<loc>` runs never broken across lines). */
+export function objectsPerLine(text: string, indent = "  "): string {
+  return text.split(/\s*;\s*(?=<loc\d{4}>)/).join(` ;\n${indent}`);
+}
+
+/**
+ * A dataset sample: the image with its labelled boxes (detection suffixes) or alone (JSON and text suffixes: no
+ * box layer at all), caption = prefix and suffix (JSON pretty-printed, detection objects one per line).
+ */
 export async function sampleBundle(sample: SampleInput, options: AnnotateOptions = {}): Promise<MimeBundle> {
   checkSample(sample, "sample");
   const kind = suffixKind(sample.suffix);
-  const caption = options.caption ?? `${sample.prefix}\n→ ${kind === "json" ? pretty(sample.suffix) : sample.suffix}`;
-  const truth = kind === "detection" ? await detectionsFromText(sample.suffix, sample.image, options.classes) : [];
-  return annotationsBundle(sample.image, { truth }, { ...options, caption });
+  const shown = kind === "json" ? pretty(sample.suffix) : kind === "detection" ? objectsPerLine(sample.suffix, "    ") : sample.suffix;
+  const caption = options.caption ?? `${sample.prefix}\n→ ${shown}`;
+  const layers = kind === "detection" ? { truth: await detectionsFromText(sample.suffix, sample.image, options.classes) } : {};
+  return annotationsBundle(sample.image, layers, { ...options, caption });
 }
 
 /** A prediction against the sample's suffix: box overlay for detection text, JSON diff for JSON, else a text diff. */
@@ -78,6 +87,6 @@ export async function predictionBundle(sample: SampleInput, prediction: string, 
   const kind = suffixKind(sample.suffix);
   if (kind === "json") return jsonDiffBundle(diffJson(sample.suffix, prediction, options.title ?? sample.prefix));
   const [truth, pred] = await Promise.all([detectionsFromText(sample.suffix, sample.image, options.classes), detectionsFromText(prediction, sample.image, options.classes)]);
-  const caption = options.caption ?? `${sample.prefix}\ntarget:     ${sample.suffix}\nprediction: ${prediction}`;
+  const caption = options.caption ?? `${sample.prefix}\ntarget:     ${objectsPerLine(sample.suffix, "            ")}\nprediction: ${objectsPerLine(prediction, "            ")}`;
   return annotationsBundle(sample.image, { truth, prediction: pred }, { ...options, caption });
 }

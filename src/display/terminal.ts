@@ -1,13 +1,36 @@
 /**
- * The trainer's events as a terminal progress line (the CLI's view of the same `TrainingProgress` the notebook
- * dashboard shows): rewritten in place on a TTY, one line per update otherwise, throttled like the notebook.
+ * Progress of any long call (training, evaluation, generation, dataset loading) in a terminal, from the same
+ * `ProgressEvent`s (src/events/progress.ts) the notebook view draws. `renderProgressLine` is pure (event in, string
+ * out); `TerminalProgress` writes those lines to a stream: rewritten in place with `\r` on a TTY (at most every
+ * `intervalMs`), one line per ~10 % otherwise (logs and CI stay short), always the first and the last.
  *
  * @example
- * const bar = new TerminalProgress(process.stderr, { totalSteps: 100 });
- * trainer.on(bar); // onStepEnd/onLog/onEvaluate/onTrainEnd
+ * const bar = new TerminalProgress(process.stderr);
+ * await evaluateModel(model, processor, data, { metrics, onProgress: bar.onProgress });
+ * renderProgressLine({ task: "load", phase: "update", done: 3, total: 12, unit: "file", elapsedMs: 1500 });
+ * // "load 25% |█████               | 3/12 files · 2 files/s · ETA 5s"
  */
-import { TrainingProgress, Throttle, type TrainingEvents, type TrainingProgressOptions, type StepEndEvent, type LogEvent, type EvaluateEvent, type SaveEvent, type TrainEndEvent, type TrainBeginEvent } from "./training.js";
-import { formatProgressLine } from "./views.js";
+import type { ProgressCallback, ProgressEvent } from "../events/progress.js";
+import { progressPayload, progressText } from "./progress.js";
+
+export interface ProgressLineOptions {
+  /** Bar width in characters (0: no bar). Default 20. */
+  barWidth?: number;
+  /** Metrics remembered from earlier events of the call (shown when this event has none). */
+  metrics?: Record<string, number>;
+}
+
+/** One event → one line of text (no newline, no control characters). */
+export function renderProgressLine(event: ProgressEvent, options: ProgressLineOptions = {}): string {
+  const p = progressPayload(event, options.metrics);
+  const line = progressText(p);
+  const width = options.barWidth ?? 20;
+  if (!p.total || width <= 0) return line;
+  const filled = Math.round((width * Math.min(p.done, p.total)) / p.total);
+  const bar = `|${"█".repeat(filled)}${" ".repeat(width - filled)}|`;
+  // The bar goes after the percentage: "evaluate  45% |█████     | 9/20 samples · …".
+  return line.replace(/(\d+%) /, `$1 ${bar} `);
+}
 
 /** Where lines go: a stream (`isTTY` decides in-place rewriting). */
 export interface LineSink {
@@ -15,47 +38,61 @@ export interface LineSink {
   isTTY?: boolean;
 }
 
-export class TerminalProgress implements TrainingEvents {
-  readonly progress: TrainingProgress;
-  private readonly throttle: Throttle;
+export interface TerminalProgressOptions extends ProgressLineOptions {
+  /** Minimum ms between in-place redraws on a TTY. Default 100. */
+  intervalMs?: number;
+  /** Clock in ms (tests inject one). Default `Date.now`. */
+  now?: () => number;
+}
+
+/** Draws a stream of `ProgressEvent`s; pass `onProgress` as any long call's `onProgress` option. */
+export class TerminalProgress {
+  /** Lines written (in place or not). */
+  lines = 0;
+  private metrics: Record<string, number> = {};
+  private lastDraw = -Infinity;
+  private lastDecile = -1;
+  private open = false;
+  private readonly now: () => number;
 
   constructor(
     private readonly out: LineSink,
-    options: TrainingProgressOptions & { intervalMs?: number } = {},
+    private readonly options: TerminalProgressOptions = {},
   ) {
-    this.progress = new TrainingProgress(options);
-    this.throttle = new Throttle(options.intervalMs ?? 500, options.now);
+    this.now = options.now ?? Date.now;
   }
 
-  onTrainBegin(e: TrainBeginEvent): void {
-    this.progress.onTrainBegin(e);
-  }
-  onStepEnd(e: StepEndEvent): void {
-    this.progress.onStepEnd(e);
-    this.draw(false);
-  }
-  onLog(e: LogEvent): void {
-    this.progress.onLog(e);
-    this.draw(false);
-  }
-  onEvaluate(e: EvaluateEvent): void {
-    this.progress.onEvaluate(e);
-    this.draw(true);
-    const m = this.progress.payload().evaluation!;
-    this.out.write(`${this.out.isTTY ? "\n" : ""}eval @ step ${m.step}: ${Object.entries(m.metrics).map(([k, v]) => `${k} ${v}`).join(", ")}\n`);
-  }
-  onSave(e: SaveEvent): void {
-    this.progress.onSave(e);
-  }
-  onTrainEnd(e: TrainEndEvent): void {
-    this.progress.onTrainEnd(e);
-    this.draw(true);
-    if (this.out.isTTY) this.out.write("\n");
+  /** The callback (bound: safe to pass around). */
+  readonly onProgress: ProgressCallback = (e) => this.draw(e);
+
+  private draw(e: ProgressEvent): void {
+    if (e.phase === "begin") {
+      this.metrics = {};
+      this.lastDecile = -1;
+      this.lastDraw = -Infinity;
+    }
+    const line = renderProgressLine(e, { ...this.options, metrics: this.metrics });
+    this.metrics = { ...this.metrics, ...(e.metrics ?? {}) };
+    const last = e.phase === "end";
+    if (this.out.isTTY) {
+      const t = this.now();
+      if (!last && e.phase !== "begin" && t - this.lastDraw < (this.options.intervalMs ?? 100)) return;
+      this.lastDraw = t;
+      this.out.write(`\r\x1b[2K${line}${last ? "\n" : ""}`);
+      this.open = !last;
+    } else {
+      // One line per ~10 %: the first event, each new decile, the end; unknown totals: the first and the end.
+      const decile = e.total ? Math.floor((10 * Math.min(e.done, e.total)) / e.total) : -1;
+      if (!last && e.phase !== "begin" && (decile <= this.lastDecile || !e.total)) return;
+      this.lastDecile = Math.max(this.lastDecile, decile);
+      this.out.write(`${line}\n`);
+    }
+    this.lines++;
   }
 
-  private draw(force: boolean): void {
-    if (!this.throttle.ready(force)) return;
-    const line = formatProgressLine(this.progress.payload());
-    this.out.write(this.out.isTTY ? `\r\x1b[2K${line}` : `${line}\n`);
+  /** Ends an in-place line left open (a call that never sent `end`). */
+  close(): void {
+    if (this.open && this.out.isTTY) this.out.write("\n");
+    this.open = false;
   }
 }

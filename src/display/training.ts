@@ -5,56 +5,29 @@
  * CLI prints it with `formatProgressLine`.
  *
  * @example
- * const t = new TrainingProgress({ totalSteps: 100 });
+ * const t = new TrainingProgress({ maxSteps: 100 });
  * t.onLog({ step: 10, loss: 2.1, learningRate: 1e-4, epoch: 0.1 });
  * t.payload().series[0]; // { name: "loss", points: [{ step: 10, value: 2.1 }] }
  */
 import type { TrainingPayload, SeriesPoint } from "./protocol.js";
+import type { TrainerEventMap } from "../events/trainer.js";
 import { DisplayError } from "./errors.js";
 
-export interface TrainBeginEvent {
-  totalSteps?: number;
-  /** The Trainer's name for `totalSteps` (src/train/events.ts `trainBegin`). */
-  maxSteps?: number;
-  numEpochs?: number;
-  title?: string;
-}
-export interface StepEndEvent {
-  step: number;
-  totalSteps?: number;
-  epoch?: number;
-}
-/** HF-style log record: `{ loss, learningRate, epoch, step, samplesPerSecond, … }`; every other number field becomes a curve too. */
-export interface LogEvent {
-  step: number;
-  epoch?: number;
-  loss?: number;
-  learningRate?: number;
-  samplesPerSecond?: number;
-  gradNorm?: number;
-}
-export interface EvaluateEvent {
-  step: number;
-  metrics: Record<string, number>;
-}
-export interface SaveEvent {
-  step: number;
-  /** Checkpoint directory (`checkpoint` in the Trainer's `save` event). */
-  path?: string;
-  checkpoint?: string;
-}
-export interface TrainEndEvent {
-  step?: number;
-  /** The Trainer's final step (src/train/events.ts `trainEnd`). */
-  globalStep?: number;
-  status?: "done" | "stopped" | "failed";
-  message?: string;
-}
+/**
+ * The Trainer's events as the dashboard takes them: the types of src/events/trainer.ts, with only the fields it
+ * needs required, so hand-made events (`live.onLog({ step, loss })`) work too. Extra numeric fields of a log
+ * record (`gradNorm`, anything a callback adds) become curves.
+ */
+export type TrainBeginEvent = Partial<TrainerEventMap["trainBegin"]> & { title?: string };
+export type StepEndEvent = Pick<TrainerEventMap["stepEnd"], "step"> & Partial<TrainerEventMap["stepEnd"]>;
+export type LogEvent = Pick<TrainerEventMap["log"], "step"> & Partial<TrainerEventMap["log"]>;
+export type EvaluateEvent = Pick<TrainerEventMap["evaluate"], "step" | "metrics"> & Partial<TrainerEventMap["evaluate"]>;
+export type SaveEvent = TrainerEventMap["save"];
+export type TrainEndEvent = Partial<TrainerEventMap["trainEnd"]>;
 
 /**
- * The trainer's event vocabulary (every handler optional), as the display layer consumes it: a structural subset
- * of src/train/events.ts `TrainerCallback`, so a `TrainingProgress`/`LiveTraining` can be passed to the Trainer as
- * a callback (extra fields such as `gradNorm` become curves; the `control` argument is ignored).
+ * The handlers the dashboard implements: a structural subset of src/events/trainer.ts `TrainerCallback`, so a
+ * `TrainingProgress`/`LiveTraining` can be passed to the Trainer as a callback (the `control` argument is ignored).
  */
 export interface TrainingEvents {
   onTrainBegin?(e: TrainBeginEvent): void;
@@ -72,14 +45,15 @@ export interface TrainingProgressOptions extends TrainBeginEvent {
   maxPoints?: number;
 }
 
-const SKIP_SERIES = new Set(["step", "epoch", "samplesPerSecond"]);
+const SKIP_SERIES = new Set(["step", "epoch"]); // the x axis and the progress line; every other scalar is a curve
 
 /** Accumulates events into the dashboard state. Implements `TrainingEvents`. */
 export class TrainingProgress implements TrainingEvents {
   private readonly now: () => number;
   private readonly maxPoints: number;
   private readonly series = new Map<string, SeriesPoint[]>();
-  private state: Omit<TrainingPayload, "series" | "elapsedSeconds" | "etaSeconds">;
+  private state: Omit<TrainingPayload, "series" | "elapsedSeconds" | "etaSeconds" | "evaluations">;
+  private readonly evaluations: TrainingPayload["evaluations"] = [];
   private startMs: number;
   private firstStep: number | null = null;
   private firstStepMs = 0;
@@ -88,15 +62,14 @@ export class TrainingProgress implements TrainingEvents {
     this.now = options.now ?? Date.now;
     this.maxPoints = options.maxPoints ?? 1000;
     this.startMs = this.now();
-    this.state = { version: 1, status: "running", step: 0, totalSteps: null, epoch: null, numEpochs: null, samplesPerSecond: null, evaluation: null, checkpoints: [] };
+    this.state = { version: 1, view: "training", status: "running", step: 0, maxSteps: null, epoch: null, numEpochs: null, samplesPerSecond: null, checkpoints: [] };
     this.onTrainBegin(options);
   }
 
   onTrainBegin(e: TrainBeginEvent): void {
-    const total = e.totalSteps ?? e.maxSteps;
-    if (total !== undefined) {
-      if (!(Number.isInteger(total) && total > 0)) throw new DisplayError("totalSteps", `expected a positive integer; got ${total}`);
-      this.state.totalSteps = total;
+    if (e.maxSteps !== undefined) {
+      if (!(Number.isInteger(e.maxSteps) && e.maxSteps > 0)) throw new DisplayError("maxSteps", `expected a positive integer; got ${e.maxSteps}`);
+      this.state.maxSteps = e.maxSteps;
     }
     if (e.numEpochs !== undefined) this.state.numEpochs = e.numEpochs;
     if (e.title !== undefined) this.state.title = e.title;
@@ -104,7 +77,6 @@ export class TrainingProgress implements TrainingEvents {
 
   onStepEnd(e: StepEndEvent): void {
     this.advance(e.step, e.epoch);
-    if (e.totalSteps !== undefined) this.state.totalSteps = e.totalSteps;
   }
 
   onLog(e: LogEvent): void {
@@ -115,19 +87,18 @@ export class TrainingProgress implements TrainingEvents {
 
   onEvaluate(e: EvaluateEvent): void {
     if (typeof e?.metrics !== "object" || e.metrics === null) throw new DisplayError("onEvaluate.metrics", "expected { metricName: number }");
-    this.advance(e.step);
-    this.state.evaluation = { step: e.step, metrics: { ...e.metrics } };
-    const loss = e.metrics.evalLoss ?? e.metrics.eval_loss ?? e.metrics.loss;
-    if (typeof loss === "number") this.push("evalLoss", e.step, loss);
+    this.advance(e.step, e.epoch);
+    const metrics: Record<string, number> = {};
+    for (const [k, v] of Object.entries(e.metrics)) if (typeof v === "number") metrics[k] = v;
+    this.evaluations.push({ step: e.step, metrics });
   }
 
   onSave(e: SaveEvent): void {
-    this.state.checkpoints.push({ step: e.step, path: String(e.path ?? e.checkpoint ?? "") });
+    this.state.checkpoints.push({ step: e.step, path: String(e.checkpoint ?? "") });
   }
 
   onTrainEnd(e: TrainEndEvent = {}): void {
-    const step = e.step ?? e.globalStep;
-    if (step !== undefined) this.advance(step);
+    if (e.globalStep !== undefined) this.advance(e.globalStep);
     this.state.status = e.status ?? "done";
     if (e.message !== undefined) this.state.message = e.message;
   }
@@ -141,14 +112,14 @@ export class TrainingProgress implements TrainingEvents {
   payload(): TrainingPayload {
     const elapsed = (this.now() - this.startMs) / 1000;
     let eta: number | null = null;
-    const { step, totalSteps } = this.state;
-    if (this.state.status === "running" && totalSteps !== null && this.firstStep !== null && step > this.firstStep) {
+    const { step, maxSteps } = this.state;
+    if (this.state.status === "running" && maxSteps !== null && this.firstStep !== null && step > this.firstStep) {
       const perStep = (this.now() - this.firstStepMs) / 1000 / (step - this.firstStep);
-      eta = Math.max(0, (totalSteps - step) * perStep);
+      eta = Math.max(0, (maxSteps - step) * perStep);
     } else if (this.state.status !== "running") eta = 0;
     return {
       ...this.state,
-      evaluation: this.state.evaluation && { step: this.state.evaluation.step, metrics: { ...this.state.evaluation.metrics } },
+      evaluations: this.evaluations.map((x) => ({ step: x.step, metrics: { ...x.metrics } })),
       checkpoints: [...this.state.checkpoints],
       elapsedSeconds: elapsed,
       etaSeconds: eta,

@@ -32,7 +32,7 @@ for (let y = 60; y < 140; y++) for (let x = 60; x < 160; x++) mask[y * 320 + x] 
   truth: [{ xyxy: [40, 40, 180, 160], className: "cat" }, { xyxy: [200, 100, 300, 220], className: "dog" }],
   prediction: { xyxy: [[50, 50, 170, 150], [210, 110, 290, 210], [10, 180, 90, 230]], className: ["cat", "dog", EVIL], confidence: [0.91, 0.75, 0.33],
     mask: { data: new Uint8Array([...mask, ...new Uint8Array(320 * 240 * 2)]), width: 320, height: 240 } } },
-  { colors: COLORS, title: "annotations", maskOpacity: 0.5 });`,
+  { colors: COLORS, title: "annotations", maskOpacity: 0.5, colorBy: "class" });`,
   `await show({ expected: { route: "R-17", total: 42, items: [{ sku: "A1", qty: 2 }], meta: { a: 1, b: 2 } },
   actual: '{"route": "R-17", "total": 41, "items": [{"sku": "A1", "qty": 2}], "meta": {"a": 1, "b": 2}, "note": "x"}' }, { title: "jsondiff" });
 await show([1, 2, 3, 4].map((i) => ({ expected: { id: i, items: [{ qty: 1 }, { qty: 2 }] }, actual: { id: i, items: [{ qty: 1 }, { qty: i % 2 ? 2 : 5 }] } })), { title: "fields" });`,
@@ -45,12 +45,13 @@ const batch = { pixelValues: await T("inputs.pixel_values"), inputIds: await T("
 const opt = tf.train.adam(1e-2);
 const vars = [...model.namedParameters().values()];
 const STEPS = 16;
-const live = liveTraining({ totalSteps: STEPS, title: "training" });
+const live = liveTraining({ maxSteps: STEPS, title: "training" });
 for (let step = 1; step <= STEPS; step++) {
   const cost = opt.minimize(() => model.forward(batch).loss! as tf.Scalar, true, vars)!;
-  live.onLog({ step, epoch: step / STEPS, loss: (await cost.data())[0], learningRate: 1e-2 * (1 - step / STEPS), samplesPerSecond: 2 });
+  live.onLog({ step, epoch: step / STEPS, loss: (await cost.data())[0], learningRate: 1e-2 * (1 - step / STEPS), gradNorm: 2 / step, samplesPerSecond: 2 });
   cost.dispose();
-  if (step === 8) live.onEvaluate({ step, metrics: { evalLoss: 2.5, f1: 0.4 } });
+  if (step === 8) live.onEvaluate({ step, metrics: { eval_loss: 2.5, eval_f1: 0.4 } });
+  if (step === 16) live.onEvaluate({ step, metrics: { eval_loss: 2.0, eval_f1: 0.6 } });
   await new Promise((r) => setTimeout(r, 200));
 }
 live.onTrainEnd({});
@@ -62,6 +63,25 @@ await show({ title: "report", aggregates: { f1: 0.55 }, rows: [
   { prefix: "extract", target: '{"a": 1, "b": 2}', prediction: '{"a": 1, "b": 3}', scores: { f1: 0.5 } },
 ] });`,
   `await show([0, 1, 2, 3, 4, 5].map((i) => ({ image: gradient(160, 120), prefix: "detect cat ; dog", suffix: "<loc0100><loc0100><loc0500><loc0500> cat ; <loc0" + (500 + i * 50) + "><loc0500><loc0900><loc0900> dog" })), { title: "dataset" });`,
+  `// Prediction vs truth with masks: outcomes (TP / FP / missed), IoU, per-class P/R, mask outlines, zoom.
+const rect = (x0: number, y0: number, x1: number, y1: number) => { const a = new Uint8Array(320 * 240); for (let y = y0; y < y1; y++) a.fill(1, y * 320 + x0, y * 320 + x1); return a; };
+await show({ image: gradient(320, 240),
+  truth: { xyxy: [[20, 20, 120, 120], [180, 20, 300, 100], [180, 140, 300, 220]], className: ["cat", "cat", "dog"],
+    mask: { data: new Uint8Array([...rect(20, 20, 120, 120), ...rect(180, 20, 300, 100), ...rect(200, 160, 280, 200)]), width: 320, height: 240 } },
+  prediction: { xyxy: [[24, 24, 124, 124], [40, 160, 100, 220]], className: ["cat", "cat"], confidence: [0.9, 0.6],
+    mask: { data: new Uint8Array([...rect(24, 24, 124, 124), ...rect(40, 160, 100, 220)]), width: 320, height: 240 } } },
+  { title: "outcomes", maskOpacity: 0.4 });`,
+  `// A real evaluateModel run (stub model and processor: fast, no weights) with a live progress display, then its report.
+import { evaluateModel } from "paligemma-ts";
+import { liveProgress } from "paligemma-ts/kernel";
+const box = (a: number) => "<loc" + String(a).padStart(4, "0") + "><loc" + String(a).padStart(4, "0") + "><loc" + String(a + 400).padStart(4, "0") + "><loc" + String(a + 400).padStart(4, "0") + "> cat";
+const evalSet = { length: 12, get: async (i: number) => ({ image: "img-" + i + ".jpg", prefix: "detect cat", suffix: box(100) }) };
+let calls = 0;
+const processor = { collate: async (exs: unknown[]) => ({ pixelValues: tf.zeros([exs.length, 3, 2, 2]), inputIds: tf.ones([exs.length, 1], "int32"), attentionMask: tf.ones([exs.length, 1], "int32") }),
+  decode: (ids: readonly number[]) => box(ids[0] % 3 === 0 ? 500 : 100) };
+const stub = { generate: async (b: { inputIds: tf.Tensor }) => { await new Promise((r) => setTimeout(r, 250)); return { sequences: Array.from({ length: b.inputIds.shape[0] }, () => [1, calls++]) }; } };
+const report = await evaluateModel(stub as any, processor as any, evalSet, { metrics: ["map"], batchSize: 2, onProgress: liveProgress({ label: "valid", intervalMs: 0 }) });
+await show(report, { title: "evaluation" });`,
   `// Render benchmark: 100 boxes + 20 masks on an 896 px image, shown 5 times.
 const N = 896;
 const big = gradient(N, N);
@@ -142,9 +162,9 @@ test("JupyterLab runs the notebook on tslab; every view renders with the extensi
     if (Date.now() > deadline) assert.fail(`notebook did not finish; server log:\n${lab.log().slice(-2000)}`);
     await page.waitForTimeout(100);
   }
-  await page.waitForFunction(() => document.querySelectorAll(".jp-Paligemma-annotations[data-render-ms]").length >= 6);
-  const counts = await page.evaluate(() => ["annotations", "jsondiff", "training", "report", "dataset"].map((v) => document.querySelectorAll(`.jp-Paligemma-${v}`).length));
-  assert.deepEqual(counts, [6, 2, 1, 1, 1], "one rendered view per show()");
+  await page.waitForFunction(() => document.querySelectorAll(".jp-Paligemma-annotations[data-render-ms]").length >= 7);
+  const counts = await page.evaluate(() => ["annotations", "jsondiff", "training", "report", "dataset", "progressView"].map((v) => document.querySelectorAll(`.jp-Paligemma-${v}`).length));
+  assert.deepEqual(counts, [7, 2, 1, 2, 1, 1], "one rendered view per show() (and one progress display)");
   assert.equal(await page.evaluate(() => document.querySelectorAll(".jp-OutputArea-output .jp-RenderedImage").length), 0, "the extension's views win over the PNG fallback");
 });
 
@@ -173,7 +193,7 @@ test("annotations: boxes at the right pixels, legend toggles a class, hover, opa
   await page.mouse.move(bb.x + (120 * bb.width) / 320, bb.y + (70 * bb.height) / 240);
   const tip = page.locator(".jp-Paligemma-tooltip").first();
   await tip.waitFor({ state: "visible" });
-  assert.match((await tip.textContent())!, /^cat · score 0\.91 · prediction$/);
+  assert.match((await tip.textContent())!, /^cat · score 0\.91 · prediction · true positive · IoU 0\.71$/);
   // Mask opacity slider to 0: the mask interior is the image.
   await page.locator(".jp-Paligemma-opacity").first().fill("0");
   near(await pixel(sel, 150, 130), base(130), 6, "opacity 0");
@@ -237,9 +257,92 @@ test("training dashboard: updated in place while training ran, plotly curves, me
   assert.equal(await t.getAttribute("data-step"), "16");
   await page.waitForFunction(() => document.querySelectorAll(".jp-Paligemma-training .js-plotly-plot .scatterlayer .trace").length >= 3);
   assert.match((await t.locator(".jp-Paligemma-status").textContent())!, /^step 16 \/ 16 · epoch 1 · done in \d+s · 2 samples\/s · loss [\d.]+ · lr 0$/);
-  assert.match((await t.locator(".jp-Paligemma-metrics").textContent())!, /eval @ step 8.*f1\s*0\.4/);
+  assert.match((await t.locator(".jp-Paligemma-metrics").textContent())!, /eval @ step 16 \(2 evaluations\).*eval_f1\s*0\.6/);
+  // Every logged scalar has a chart (gradNorm too), and each eval metric's history (2 points) has one.
+  const charts = await t.locator(".jp-Paligemma-plot").evaluateAll((ns) => ns.map((n) => n.getAttribute("data-chart")));
+  assert.deepEqual(charts, ["loss", "learningRate", "gradNorm", "samplesPerSecond", "eval_f1"]);
+  const evalPoints = await t.locator('[data-chart="eval_f1"] .scatterlayer .trace .point').count();
+  assert.equal(evalPoints, 2, "eval history: one marker per evaluation");
+  // A constant series (samples/s = 2) gets a ±10 % axis, not −1…1.
+  const ticks = await t.locator('[data-chart="samplesPerSecond"] .ytick text').allTextContents();
+  assert.ok(ticks.length > 0 && ticks.every((x) => Number(x) >= 1.7 && Number(x) <= 2.3), `constant-series ticks ${ticks}`);
+  // Smoothing and log scale redraw the same plots.
+  await t.locator(".jp-Paligemma-logY").check();
+  await page.waitForFunction(() => document.querySelector('.jp-Paligemma-training [data-chart="loss"] .ytick') !== null);
+  await t.locator(".jp-Paligemma-smoothing").fill("60");
   assert.equal(await page.evaluate(() => document.querySelectorAll(".jp-Paligemma-training").length), 1, "one output");
   await shot(".jp-Paligemma-training", "training");
+});
+
+test("outcomes: TP / FP / missed colours, IoU in the tooltip, P/R in the legend, mask outlines, truth and prediction masks distinct, zoom", async () => {
+  const view = page.locator(".jp-Paligemma-annotations", { has: page.locator(".jp-Paligemma-title", { hasText: "outcomes" }) }).first();
+  await view.scrollIntoViewIfNeeded();
+  const idx = await page.evaluate(() => [...document.querySelectorAll(".jp-Paligemma-annotations")].findIndex((n) => n.querySelector(".jp-Paligemma-title")?.textContent === "outcomes"));
+  const px = (x: number, y: number) => page.evaluate(({ idx, x, y }) => {
+    const c = document.querySelectorAll(".jp-Paligemma-annotations")[idx].querySelector("canvas")!;
+    return Array.from(c.getContext("2d")!.getImageData(x, y, 1, 1).data.slice(0, 3));
+  }, { idx, x, y });
+  const hex = (h: string) => [1, 3, 5].map((i) => parseInt(h.slice(i, i + 2), 16));
+  await shot(`.jp-Paligemma-annotations >> nth=${idx}`, "outcomes");
+  near(await px(24, 80), hex("#2e9e44"), 8, "TP prediction: green edge");
+  near(await px(40, 190), hex("#e53935"), 8, "FP prediction: red edge");
+  near(await px(182, 20), hex("#fb8c00"), 8, "missed truth: orange (dashed) edge");
+  const legend = (await view.locator(".jp-Paligemma-outcomes").textContent())!;
+  assert.match(legend, /true positive\s*1.*false positive\s*1.*missed\s*2.*P 0\.5 · R 0\.333 @ IoU 0\.5/);
+  assert.match((await view.locator(".jp-Paligemma-legendItem", { hasText: "cat" }).textContent())!, /P 0\.5 R 0\.5/);
+  // Mask outline: opaque tinted orange on the dog mask's top row; the interior is blended at 40 %.
+  const base = (y: number) => [200, Math.round((200 * y) / 240), 40];
+  const tintOrange = [253, 198, 128];
+  near(await px(240, 160), tintOrange, 8, "mask outline opaque");
+  near(await px(240, 180), base(180).map((v, i) => 0.6 * v + 0.4 * tintOrange[i]), 8, "mask interior at 40 %");
+  // Truth (tinted) and prediction masks of one class differ.
+  const truthOnly = await px(22, 60);
+  const predOnly = await px(60, 121);
+  assert.ok(truthOnly.some((v, i) => Math.abs(v - predOnly[i]) > 20), `truth ${truthOnly} vs prediction ${predOnly}`);
+  // Tooltip: outcome and IoU (mask IoU 96·96 / (2·100² − 96·96) = 0.85).
+  const canvas = view.locator("canvas").first();
+  let bb = (await canvas.boundingBox())!;
+  await page.mouse.move(bb.x + (70 * bb.width) / 320, bb.y + (70 * bb.height) / 240);
+  const tip = view.locator(".jp-Paligemma-tooltip");
+  await tip.waitFor({ state: "visible" });
+  assert.match((await tip.textContent())!, /^cat · score 0\.9 · prediction · true positive · IoU 0\.85$/);
+  // Zoom: + scales the canvas 1.5× inside a clipped viewport; fit resets.
+  const w0 = bb.width;
+  await view.locator(".jp-Paligemma-zoomBtn[aria-label='zoom in']").click();
+  assert.equal(await view.getAttribute("data-zoom"), "1.5");
+  bb = (await canvas.boundingBox())!;
+  assert.ok(Math.abs(bb.width / w0 - 1.5) < 0.02, `zoomed width ${bb.width} vs ${w0}`);
+  assert.match((await view.locator(".jp-Paligemma-zoomLevel").textContent())!, /150%/);
+  const vp = view.locator(".jp-Paligemma-viewport").first();
+  assert.ok(Math.abs((await vp.boundingBox())!.width / w0 - 1.5) < 0.02, "the view grows with the zoom (the output is wider than the image)");
+  await shot(`.jp-Paligemma-annotations >> nth=${idx}`, "outcomes-zoomed");
+  // Past the output's width the view stops growing and pans: drag 120 px to the left scrolls 120 px.
+  for (let i = 0; i < 3; i++) await view.locator(".jp-Paligemma-zoomBtn[aria-label='zoom in']").click();
+  const vb = (await vp.boundingBox())!;
+  assert.ok(vb.width < (await canvas.boundingBox())!.width, "viewport narrower than the zoomed canvas");
+  const before = await vp.evaluate((n) => n.scrollLeft);
+  await page.mouse.move(vb.x + vb.width / 2, vb.y + 100);
+  await page.mouse.down();
+  await page.mouse.move(vb.x + vb.width / 2 - 120, vb.y + 100, { steps: 4 });
+  await page.mouse.up();
+  const after = await vp.evaluate((n) => n.scrollLeft);
+  assert.ok(Math.abs(after - before - 120) <= 2, `drag panned ${after - before} px`);
+  await shot(`.jp-Paligemma-annotations >> nth=${idx}`, "outcomes-zoomed-panned");
+  await view.locator(".jp-Paligemma-zoomBtn[aria-label='fit']").click();
+  assert.equal(await view.getAttribute("data-zoom"), "1");
+});
+
+test("evaluation progress: evaluateModel's onProgress drew one live output that ends done; its report shows every value", async () => {
+  const p = page.locator(".jp-Paligemma-progressView").first();
+  assert.equal(await p.getAttribute("data-status"), "done");
+  assert.deepEqual([await p.getAttribute("data-done"), await p.getAttribute("data-total"), await p.getAttribute("data-task")], ["12", "12", "evaluate"]);
+  assert.match((await p.textContent())!, /^evaluate valid 100% 12\/12 samples · [\d.]+ samples\/s · done in \d+s$/);
+  await shot(".jp-Paligemma-progressView", "progress-evaluation");
+  const r = page.locator(".jp-Paligemma-report").nth(1);
+  const agg = (await r.locator("table[aria-label='aggregate metrics']").textContent())!;
+  assert.doesNotMatch(agg, /−∞|NaN/);
+  assert.match(agg, /map\s*0\.\d+/);
+  await shot(".jp-Paligemma-report >> nth=1", "report-evaluateModel");
 });
 
 test("evaluation report: worst first, sortable, a row opens its detail view", async () => {

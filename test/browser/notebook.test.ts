@@ -37,9 +37,9 @@ test("01-quickstart runs end to end on tslab: forward = transformers' loss, gene
   assert.match(text, /new ids \[ 245, 245, 121, 253, 253, 253 \]/, "greedy ids equal transformers'");
   const displays = executed.cells.flatMap((c) => c.outputs ?? []).filter((o) => o.output_type === "display_data");
   const kinds = displays.map((o) => Object.keys(o.data!).find((k) => k.startsWith("application/vnd.paligemma-ts.")));
-  assert.deepEqual(kinds, [MIME.annotations, MIME.annotations, MIME.jsonDiff, MIME.training], "one output per display; the dashboard updated in place");
+  assert.deepEqual(kinds, [MIME.annotations, MIME.dataset, MIME.annotations, MIME.jsonDiff, MIME.training], "one output per display; the dashboard updated in place");
   for (const o of displays) assert.ok(o.data!["text/plain"] && (o.data!["text/html"] || o.data!["image/png"]), "every display has static fallbacks");
-  const training = displays[3].data![MIME.training] as { status: string; step: number };
+  const training = displays[4].data![MIME.training] as { status: string; step: number };
   assert.deepEqual([training.status, training.step], ["done", 8], "the saved notebook keeps the final dashboard state");
 });
 
@@ -76,7 +76,8 @@ test("nbconvert HTML of the executed notebook shows the fallbacks (checked in Ch
       ctx.drawImage(img, 0, 0);
       return { size: [img.naturalWidth, img.naturalHeight], rgb: Array.from(ctx.getImageData(x, y, 1, 1).data.slice(0, 3)) };
     }, { x: x0, y: Math.round((y0 + y1) / 2) });
-    assert.deepEqual(px.size, [image.width, image.height]);
+    assert.equal(px.size[0], image.width);
+    assert.ok(px.size[1] > image.height, "the legend and caption band below the image");
     const want = [1, 3, 5].map((i) => parseInt(color.slice(i, i + 2), 16));
     assert.ok(px.rgb.every((v, i) => Math.abs(v - want[i]) <= 12), `box edge pixel rgb(${px.rgb}) vs class colour ${color}`);
 
@@ -84,11 +85,16 @@ test("nbconvert HTML of the executed notebook shows the fallbacks (checked in Ch
     const diff = await page.evaluate(() => ({
       changed: document.querySelector('[data-path="$.shipment"]')?.getAttribute("data-status"),
       extra: document.querySelector('[data-path="$.note"]')?.getAttribute("data-status"),
-      missing: document.querySelector('[data-path="$.items[1]"]')?.getAttribute("data-status"),
+      missing: document.querySelector('[data-path="$.items[sku=\\"B7\\"]"]')?.getAttribute("data-status"),
       polylines: document.querySelectorAll(".pgts-training svg polyline").length,
       status: document.querySelector(".pgts-training")?.getAttribute("data-status"),
     }));
     assert.deepEqual(diff, { changed: "changed", extra: "extra", missing: "missing", polylines: 2, status: "done" });
+    // Dataset thumbnails keep their boxes (inline SVG rects over the image); the prediction overlay is matched.
+    const thumbs = await page.evaluate(() => [...document.querySelectorAll(".pgts-dataset figure svg")].map((s) => [s.querySelectorAll("image").length, s.querySelectorAll("rect").length]));
+    assert.deepEqual(thumbs, [[1, 2], [1, 1]], "one image and one rect per box in each thumbnail");
+    const overlay = executed.cells.flatMap((c) => c.outputs ?? []).filter((o) => o.data?.[MIME.annotations])[1].data![MIME.annotations] as AnnotationsPayload;
+    assert.deepEqual([overlay.options.colorBy, overlay.matching?.total.tp, overlay.matching?.total.fp], ["outcome", 2, 1]);
     await page.screenshot({ path: join(ARTIFACTS, "nbconvert-quickstart.png"), fullPage: true });
   } finally {
     await browser.close();

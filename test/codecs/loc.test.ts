@@ -165,6 +165,10 @@ describe("parseLocText (total parser)", () => {
     { name: "seg code out of range", text: `${L(1, 2, 3, 4)}<seg999> cat`, want: [] },
     { name: "unicode label", text: `${L(1, 2, 3, 4)} café ☕`, want: [{ locs: [1, 2, 3, 4], label: "café ☕" }] },
     { name: "lone '<' in label is text", text: `${L(1, 2, 3, 4)} a < b`, want: [{ locs: [1, 2, 3, 4], label: "a < b" }] },
+    // An HTML-looking tag is label text, not a control token: the object is kept with its whole label.
+    { name: "label containing </script>", text: `${L(1, 2, 3, 4)} cat</script> ; ${L(5, 6, 7, 8)} dog`, want: [{ locs: [1, 2, 3, 4], label: "cat</script>" }, { locs: [5, 6, 7, 8], label: "dog" }] },
+    { name: "label that is only </script>", text: `${L(1, 2, 3, 4)} </script>`, want: [{ locs: [1, 2, 3, 4], label: "</script>" }] },
+    { name: "turn marker ends the label", text: `${L(1, 2, 3, 4)} cat<end_of_turn>\nmore`, want: [{ locs: [1, 2, 3, 4], label: "cat" }] },
   ];
   for (const r of rows) {
     it(r.name, () => {

@@ -60,3 +60,28 @@ test("diffJsonMany: per-field accuracy over samples with array indices generalis
   assert.match(d.parseErrors![0].message, /1 of 3/);
   assert.equal(generalizePath("$.a[12].b[0]"), "$.a[].b[]");
 });
+
+test("diffJson: character-level edits in changed strings; arrays with an id-like key matched by key; text form without dangling arrows", async () => {
+  const { textDiff, jsonDiffText, jsonDiffHtml, generalizePath } = await import("../../src/display/index.js");
+  assert.deepEqual(textDiff("R-17 North", "R-71 North"), [{ op: "=", text: "R-" }, { op: "+", text: "7" }, { op: "=", text: "1" }, { op: "-", text: "7" }, { op: "=", text: " North" }]);
+  const d = diffJson(
+    { route: "R-17", items: [{ sku: "A1", qty: 2 }, { sku: "B2", qty: 1 }], note: "x" },
+    { route: "R-71", items: [{ sku: "B2", qty: 1 }, { sku: "A1", qty: 3 }, { sku: "C3", qty: 5 }] },
+  );
+  const items = d.root!.children!.find((c) => c.key === "items")!;
+  assert.equal(items.matchedBy, "sku", "matched by the id-like key, not by position");
+  assert.deepEqual(items.children!.map((c) => [c.path, c.status]), [['$.items[sku="A1"]', "changed"], ['$.items[sku="B2"]', "equal"], ['$.items[sku="C3"]', "extra"]]);
+  assert.deepEqual(d.counts, { equal: 3, changed: 2, missing: 1, extra: 2 }, "B2 equal despite moving; A1.qty changed; C3 extra (2 leaves); note missing");
+  assert.equal(generalizePath('$.items[sku="A1"].qty'), "$.items[].qty");
+  const route = d.root!.children!.find((c) => c.key === "route")!;
+  assert.ok(route.textDiff!.some((o) => o.op === "+") && route.textDiff!.some((o) => o.op === "-"));
+  const h = jsonDiffHtml(d);
+  assert.match(h, /<ins data-op="\+"[^>]*>7<\/ins>/, "added characters highlighted inside the string");
+  assert.match(h, /leaf values/, "the header says what it counts");
+  const t = jsonDiffText(d);
+  assert.match(t, /^− \$\.note: "x" \(missing\)$/m);
+  assert.match(t, /^\+ \$\.items\[sku="C3"\]: \{"sku":"C3","qty":5\} \(extra\)$/m);
+  assert.doesNotMatch(t, /→ *$/m, "no dangling arrow");
+  // No common id-like key (or duplicates): by position as before.
+  assert.equal(diffJson({ a: [{ id: 1 }, { id: 1 }] }, { a: [{ id: 1 }, { id: 1 }] }).root!.children![0].matchedBy, undefined);
+});

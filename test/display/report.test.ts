@@ -40,3 +40,16 @@ test("mask RLE: round trip on the same grid, nearest resampling to a smaller gri
   assert.throws(() => decodeMaskRle({ width: 2, height: 2, counts: [1, 1] }), /cover 2 of 4/);
   assert.throws(() => encodeMaskRle(new Uint8Array(3), 2, 2), /expected 2·2/);
 });
+
+test("report fallback: detection rows show their boxes (coloured by outcome, titled with IoU), text left-aligned", async () => {
+  const { reportHtml } = await import("../../src/display/index.js");
+  const p = await buildReport({ rows: [
+    { image, prefix: "detect cat", target: "<loc0100><loc0100><loc0500><loc0500> cat", prediction: "<loc0100><loc0100><loc0520><loc0500> cat ; <loc0600><loc0600><loc0900><loc0900> cat", scores: { f1: 0.67 } },
+  ] });
+  const h = reportHtml(p);
+  assert.equal((h.match(/<rect /g) ?? []).length, 3, "one rect per box: 1 truth + 2 predictions");
+  assert.match(h, /stroke="#2e9e44"[^>]*stroke-dasharray="4 3"><title>cat \(ground truth\) · true positive · IoU 0\.95<\/title>/);
+  assert.match(h, /stroke="#e53935"[^>]*><title>cat \(prediction\) · false positive · IoU 0<\/title>/);
+  assert.match(h, /missed/, "the outcome key is shown");
+  assert.match(h, /<td style="text-align:left[^"]*">detect cat<\/td>/, "text cells left-aligned");
+});

@@ -18,7 +18,7 @@ function assertSafeHtml(h: string, what: string) {
 }
 
 async function bundles(): Promise<[string, MimeBundle][]> {
-  const t = new TrainingProgress({ totalSteps: 4, title: EVIL });
+  const t = new TrainingProgress({ maxSteps: 4, title: EVIL });
   t.onLog({ step: 1, loss: 2, learningRate: 1e-3 });
   t.onEvaluate({ step: 1, metrics: { [EVIL]: 0.5 } });
   const report = await buildReport({ title: EVIL, rows: [{ image, prefix: EVIL, target: `{"${EVIL}": 1}`, prediction: `{"${EVIL}": 2}`, scores: { f1: 0.1 } }], aggregates: { [EVIL]: 1 } });
@@ -51,11 +51,22 @@ test("the JSON diff fallback marks the changed field and collapses equal subtree
 });
 
 test("the training fallback draws the curves as inline SVG", () => {
-  const t = new TrainingProgress({ totalSteps: 10 });
+  const t = new TrainingProgress({ maxSteps: 10 });
   for (let s = 1; s <= 5; s++) t.onLog({ step: s, loss: 1 / s, learningRate: 1e-3 * s });
   const h = trainingBundle(t.payload()).data["text/html"] as string;
   assert.equal((h.match(/<svg /g) ?? []).length, 2, "loss and learning-rate charts");
   assert.equal((h.match(/<polyline /g) ?? []).length, 2);
   assert.match(h, /aria-valuenow="5"/);
   assert.ok(MIME.training.endsWith(".v1+json"));
+});
+
+test("a label containing </script> keeps its object (not dropped by the <loc> parser) and shows literally, never as markup", async () => {
+  const { sampleBundle } = await import("../../src/display/index.js");
+  const label = `cat</script><script>window.__pwned=1</script>`;
+  const b = await sampleBundle({ image, prefix: "detect cat", suffix: `<loc0001><loc0002><loc0500><loc0600> ${label} ; <loc0100><loc0100><loc0900><loc0900> dog` });
+  const p = b.data[MIME.annotations] as import("../../src/display/protocol.js").AnnotationsPayload;
+  assert.deepEqual(p.layers[0].boxes.map((x) => x.className), [label, "dog"], "both objects kept, the label whole");
+  assert.ok((b.data["text/plain"] as string).includes(label));
+  const dataset = datasetBundle(await buildDatasetSummary([{ image, prefix: "p", suffix: `<loc0001><loc0002><loc0500><loc0600> ${label}` }]));
+  assertSafeHtml(dataset.data["text/html"] as string, "dataset with </script>");
 });

@@ -24,7 +24,13 @@ test("show dispatch: samples, predictions, detections, JSON pairs, reports, data
         assert.match(p.caption!, /detect cat ; dog/);
         assert.ok(keys(b).includes("image/png"));
       }],
-      ["sample with bytes + JSON suffix", { image: bytes, prefix: "extract", suffix: '{"a": 1}' }, {}, MIME.annotations, (b) => assert.match((b.data[MIME.annotations] as AnnotationsPayload).caption!, /"a": 1/)],
+      ["sample with bytes + JSON suffix", { image: bytes, prefix: "extract", suffix: '{"a": 1}' }, {}, MIME.annotations, (b) => {
+        const p = b.data[MIME.annotations] as AnnotationsPayload;
+        assert.match(p.caption!, /"a": 1/);
+        assert.deepEqual(p.layers, [], "no box layer for a JSON suffix");
+        assert.doesNotMatch(b.data["text/plain"] as string, /boxes/);
+        assert.match(b.data["text/plain"] as string, /"a": 1/, "the text form shows the JSON");
+      }],
       ["prediction vs target (detection)", { image: raw, prefix: "detect cat", suffix: det }, { prediction: "<loc0102><loc0205><loc0511><loc0716> cat" }, MIME.annotations, (b) => {
         assert.deepEqual((b.data[MIME.annotations] as AnnotationsPayload).layers.map((l) => l.boxes.length), [2, 1]);
       }],
@@ -43,7 +49,7 @@ test("show dispatch: samples, predictions, detections, JSON pairs, reports, data
         assert.equal(p.items[0].label, "cat, dog");
       }],
       ["log history", [{ step: 1, loss: 2 }, { step: 2, loss: 1 }], {}, MIME.training, (b) => assert.equal((b.data[MIME.training] as TrainingPayload).status, "done")],
-      ["a TrainingProgress", new TrainingProgress({ totalSteps: 3 }), {}, MIME.training, (b) => assert.equal((b.data[MIME.training] as TrainingPayload).totalSteps, 3)],
+      ["a TrainingProgress", new TrainingProgress({ maxSteps: 3 }), {}, MIME.training, (b) => assert.equal((b.data[MIME.training] as TrainingPayload).maxSteps, 3)],
     ];
     for (const [what, x, options, mime, check] of rows) {
       const b = await toBundle(x, options);
@@ -52,8 +58,72 @@ test("show dispatch: samples, predictions, detections, JSON pairs, reports, data
       check(b);
     }
     assert.deepEqual(keys(await toBundle({ any: "thing" })), ["text/plain"]);
+    // A built payload is dispatched by its view tag, not by its keys: a dataset payload whose keys look like a report's.
+    const ds = (await toBundle([{ image: raw, prefix: "p", suffix: det }])).data[MIME.dataset] as DatasetPayload;
+    assert.ok(MIME.dataset in (await toBundle({ ...ds, rows: [], sortKey: null })).data);
+    // options.view: no guessing; a wrong shape says what the view needs.
+    assert.ok(MIME.jsonDiff in (await toBundle({ expected: 1, actual: 2, extra: 3, more: 4 }, { view: "jsonDiff" })).data);
+    await assert.rejects(toBundle({ a: 1 }, { view: "report" }), /view "report" needs \{ rows/);
     await assert.rejects(toBundle({ xyxy: [1, 2, 3, 4] }), /show\(detections, \{ image \}\)/);
   });
+});
+
+test("show(report) on evaluateModel's report renders every value (no −∞), in HTML and text", async () => {
+  // The shape src/generate/evaluate.ts returns: aggregates are { value, higherIsBetter, details }.
+  const report = {
+    metrics: ["map", "f1"], count: 2, sortedBy: "f1",
+    aggregates: { map: { value: 0.42, higherIsBetter: true, details: { precision50: 0.5, perClass: { cat: 0.4 } } }, f1: { value: 0.61, higherIsBetter: true, details: {} } },
+    rows: [
+      { index: 0, image: "<1234 bytes>", prefix: "detect cat", target: det, prediction: det, scores: { f1: 1 } },
+      { index: 1, image: "/nonexistent/gone.jpg", prefix: "detect cat", target: det, prediction: "", scores: { f1: 0 } },
+    ],
+    generation: { maxNewTokens: 8 }, durationMs: 10,
+  };
+  const b = await toBundle(report, { title: "evaluation" });
+  const p = b.data[MIME.report] as ReportPayload;
+  assert.equal(p.title, "evaluation");
+  assert.deepEqual(p.aggregates, { map: 0.42, "map.precision50": 0.5, f1: 0.61 });
+  assert.deepEqual(p.higherIsBetter, { map: true, f1: true });
+  assert.deepEqual(p.rows.map((r) => r.index), [1, 0], "sorted by sortedBy, worst first");
+  for (const mime of ["text/html", "text/plain"]) {
+    const t = b.data[mime] as string;
+    assert.doesNotMatch(t, /−∞|NaN/, mime);
+    assert.match(t, /0\.42/, mime);
+    assert.match(t, /0\.61/, mime);
+  }
+});
+
+test("liveProgress: ProgressEvents (and (done, total) pairs) as one output updated in place, final state always sent", async () => {
+  const { liveProgress } = await import("../../kernel/index.js");
+  const sent: [MimeBundle, { displayId?: string; update: boolean }][] = [];
+  setTransport((b, t) => sent.push([b, t]));
+  try {
+    let t = 0;
+    const onProgress = liveProgress({ now: () => t, intervalMs: 250 });
+    onProgress({ task: "evaluate", phase: "begin", done: 0, total: 20, unit: "sample", elapsedMs: 0 });
+    for (let i = 1; i < 20; i++) {
+      t += 50;
+      onProgress({ task: "evaluate", phase: "update", done: i, total: 20, unit: "sample", elapsedMs: t, metrics: { loss: 1 / i } });
+    }
+    onProgress({ task: "evaluate", phase: "end", done: 20, total: 20, unit: "sample", elapsedMs: t + 50 });
+    assert.equal(new Set(sent.map(([, x]) => x.displayId)).size, 1, "one output");
+    assert.ok(sent.length >= 3 && sent.length <= 2 + Math.ceil(1000 / 250) + 1, `${sent.length} updates`);
+    const last = sent.at(-1)![0];
+    const p = last.data[MIME.progress] as import("../../src/display/protocol.js").ProgressPayload;
+    assert.deepEqual([p.view, p.status, p.done, p.total], ["progress", "done", 20, 20]);
+    assert.equal(p.metrics.loss, 1 / 19, "metrics persist past events that omit them");
+    assert.match(last.data["text/plain"] as string, /^evaluate 100% 20\/20 samples · 20 samples\/s · done in 1s · loss 0\.05263$/);
+    assert.match(last.data["text/html"] as string, /aria-valuenow="20"/);
+    // The (done, total) form, as evaluateModel's onProgress calls it today.
+    sent.length = 0;
+    const pairs = liveProgress({ intervalMs: 0 });
+    pairs(1, 2);
+    pairs(2, 2);
+    const q = sent.at(-1)![0].data[MIME.progress] as import("../../src/display/protocol.js").ProgressPayload;
+    assert.deepEqual([q.task, q.status, q.done, q.total, q.unit], ["evaluate", "done", 2, 2, "sample"]);
+  } finally {
+    setTransport(null);
+  }
 });
 
 test("show and liveTraining: one output per show; the dashboard is one output updated in place, ≤ 2 updates/s, final state last", async () => {
@@ -63,7 +133,7 @@ test("show and liveTraining: one output per show; the dashboard is one output up
     await show({ expected: { a: 1 }, actual: { a: 1 } });
     assert.equal(sent.length, 1);
     let t = 0;
-    const live = liveTraining({ totalSteps: 40, now: () => t });
+    const live = liveTraining({ maxSteps: 40, now: () => t });
     for (let s = 1; s <= 40; s++) {
       t += 50; // 20 steps/s for 2 s
       live.onLog({ step: s, loss: 1 / s, learningRate: 1e-3 });
@@ -91,9 +161,9 @@ test("plot: inline SVG lines (no script), text summary", async () => {
   assert.equal(b.data["text/plain"], "<b>loss</b>: 3 points, last 1\nlr: 2 points, last 0.5");
 });
 
-test("LiveTraining is a Trainer callback: the Trainer's events (src/train/events.ts) drive the dashboard", async () => {
+test("LiveTraining is a Trainer callback: the Trainer's events (src/events/trainer.ts) drive the dashboard", async () => {
   const { liveTraining: live } = await import("../../kernel/live.js");
-  type Callback = import("../../src/train/events.js").TrainerCallback;
+  type Callback = import("../../src/events/trainer.js").TrainerCallback;
   const sent: MimeBundle[] = [];
   setTransport((b) => sent.push(b));
   try {
@@ -106,8 +176,9 @@ test("LiveTraining is a Trainer callback: the Trainer's events (src/train/events
     await cb.onSave?.({ step: 2, checkpoint: "out/checkpoint-2" }, control);
     await cb.onTrainEnd?.({ globalStep: 4, metrics: { trainRuntime: 1, trainSamplesPerSecond: 3, trainStepsPerSecond: 1, trainLoss: 1.4, epoch: 1 }, bestModelCheckpoint: null }, control);
     const p = sent.at(-1)!.data[MIME.training] as TrainingPayload;
-    assert.deepEqual([p.totalSteps, p.step, p.status, p.checkpoints[0].path], [4, 4, "done", "out/checkpoint-2"]);
-    assert.deepEqual(p.series.map((s) => s.name), ["loss", "learningRate", "gradNorm", "evalLoss"]);
+    assert.deepEqual([p.maxSteps, p.step, p.status, p.checkpoints[0].path], [4, 4, "done", "out/checkpoint-2"]);
+    assert.deepEqual(p.series.map((s) => s.name), ["loss", "learningRate", "gradNorm", "samplesPerSecond"], "every logged scalar is a curve");
+    assert.deepEqual(p.evaluations, [{ step: 2, metrics: { eval_loss: 1.2 } }]);
   } finally {
     setTransport(null);
   }
