@@ -23,6 +23,7 @@ import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
 import { tf } from "../src/tf.js";
 import { initBackend, BACKEND_NAMES, type BackendName } from "../src/backend/select.js";
+import { activeTraits, traitsOf } from "../src/backend/traits.js";
 import type { Collator, ModelBatch } from "../src/data/types.js";
 import type { TrainableModel } from "../src/model/trainable.js";
 import { LoraConfig, freeze, getPeftModel } from "../src/lora/index.js";
@@ -85,7 +86,7 @@ async function setUp(mode: TrainMode, which: "small" | "tiny", backend?: Backend
   }
   if (mode === "lora" || mode === "qlora") model = getPeftModel(bm.model, new LoraConfig(BENCH_LORA), { seed: 0 });
   // The 106M model's activations overflow WASM's 4 GB heap without it (see bench/run.ts's fwd+bwd rows).
-  if (which === "small" && (backend ?? tf.getBackend()) === "wasm") bm.model.gradientCheckpointingEnable();
+  if (which === "small" && (backend ? traitsOf(backend) : activeTraits()).needsCheckpointingForSmall) bm.model.gradientCheckpointingEnable();
   return { bm, model, quant };
 }
 

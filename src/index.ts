@@ -1,6 +1,16 @@
 /** paligemma-ts public API: re-exports only. */
 export { tf } from "./tf.js";
-export { initBackend, backendInfo, BACKEND_NAMES, BackendError, type BackendName, type BackendInfo } from "./backend/select.js";
+export {
+  initBackend,
+  backendInfo,
+  formatBackendReport,
+  BACKEND_NAMES,
+  BackendError,
+  type BackendName,
+  type BackendInfo,
+  type DeviceInfo,
+} from "./backend/select.js";
+export { BACKEND_TRAITS, traitsOf, activeTraits, type BackendTraits, type BackendProvider } from "./backend/traits.js";
 export * from "./config/index.js";
 export {
   SafetensorsFile,

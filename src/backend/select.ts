@@ -1,23 +1,17 @@
 /**
  * Backend selection: the fastest TensorFlow.js backend present, overridable, and always reported.
  *
- * Order: `tensorflow` via `@tensorflow/tfjs-node-gpu`, then via `@tensorflow/tfjs-node` (both optional: their install
- * downloads libtensorflow, so they are never a hard dependency), then `wasm` (bundled), then `cpu` (pure JS).
- * Override with `initBackend({ backend })` or the env var `PALIGEMMA_BACKEND=tensorflow|wasm|cpu`.
+ * Order and providers come from `traits.ts`: `tensorflow` via `@tensorflow/tfjs-node-gpu`, then via
+ * `@tensorflow/tfjs-node` (both optional; `npm run setup:native` builds the latter against PyPI's TensorFlow), then
+ * `wasm` (bundled), then `cpu` (pure JS). Override with `initBackend({ backend })` or the env var
+ * `PALIGEMMA_BACKEND=tensorflow|wasm|cpu`. What was chosen, why, and on what is in `backendInfo()` (see report.ts).
  */
 import { tf } from "../tf.js";
+import { BACKEND_NAMES, BACKEND_TRAITS, type BackendName, type BackendProvider } from "./traits.js";
+import { describeBackend, type BackendInfo } from "./report.js";
 
-export type BackendName = "tensorflow" | "wasm" | "cpu";
-export const BACKEND_NAMES: readonly BackendName[] = ["tensorflow", "wasm", "cpu"];
-
-export interface BackendInfo {
-  /** The backend now active on the engine. */
-  name: BackendName;
-  /** Where it came from, e.g. "@tensorflow/tfjs-node-gpu", "@tensorflow/tfjs-backend-wasm". */
-  source: string;
-  /** Backends that were tried before it and why they were passed over. */
-  skipped: { name: string; reason: string }[];
-}
+export { BACKEND_NAMES, type BackendName } from "./traits.js";
+export { formatBackendReport, type BackendInfo, type DeviceInfo } from "./report.js";
 
 export class BackendError extends Error {
   constructor(message: string) {
@@ -28,28 +22,69 @@ export class BackendError extends Error {
 
 let current: BackendInfo | null = null;
 
-async function tryNative(pkg: string): Promise<string | null> {
+/** Is `pkg` resolvable at all? (Not installed is normal; installed but failing to load is worth a clear reason.) */
+function installed(pkg: string): boolean {
   try {
-    await import(pkg); // registers the "tensorflow" backend on the shared engine
-    return tf.findBackendFactory("tensorflow") ? null : `${pkg} loaded but registered no "tensorflow" backend`;
-  } catch (e) {
-    return `${pkg} not installed (${(e as Error).message.split("\n")[0]})`;
+    import.meta.resolve(pkg);
+    return true;
+  } catch {
+    return false;
   }
 }
 
+/** Import an optional provider (it registers its backend on the shared engine); null when it did, else why not. */
+async function loadProvider(name: BackendName, p: BackendProvider): Promise<string | null> {
+  if (!installed(p.package)) return `not installed${p.note ? ` (${p.note})` : ""}`;
+  for (const [k, v] of Object.entries(p.env ?? {})) process.env[k] ??= v;
+  try {
+    await import(p.package);
+  } catch (e) {
+    const first = (e as Error).message.split("\n")[0];
+    return `installed but failed to load: ${first}${p.note ? ` (${p.note})` : ""}`;
+  }
+  return tf.findBackendFactory(name) ? null : `loaded but registered no "${name}" backend on this engine (a second copy of @tensorflow/tfjs-core?)`;
+}
+
+/** Which package registered each backend, and the providers passed over before it (kept for later reports). */
+const registered = new Map<BackendName, { source: string; skipped: BackendInfo["skipped"] }>();
+
+/** Make sure `name` is registered, loading its optional providers in order; its source, or null with reasons. */
+async function provide(name: BackendName, skipped: BackendInfo["skipped"]): Promise<string | null> {
+  const known = registered.get(name);
+  if (known) {
+    skipped.push(...known.skipped);
+    return known.source;
+  }
+  const { providers } = BACKEND_TRAITS[name];
+  const own: BackendInfo["skipped"] = [];
+  let source: string | null = null;
+  if (tf.findBackendFactory(name) && providers.every((p) => p.optional)) {
+    source = `${providers.map((p) => p.package).join(" or ")} (imported by the application)`;
+  }
+  for (const p of providers) {
+    if (source) break;
+    const why = p.optional ? await loadProvider(name, p) : null; // bundled ones registered when src/tf.ts loaded
+    if (why) own.push({ name: p.package, reason: why });
+    else source = p.package;
+  }
+  skipped.push(...own);
+  if (source) registered.set(name, { source, skipped: own });
+  return source;
+}
+
 /**
- * On WASM, `Identity` copies the tensor's bytes. The engine clones every tensor it saves for backprop through
+ * Where `Identity` copies the tensor's bytes (traits.identityCopies: WASM). The engine clones every tensor it saves for backprop through
  * `Identity`, so training held a second copy of each saved activation and of every weight a matmul used (the bench
  * model's full fine-tune overflowed the 4 GiB heap). Tensors are immutable (a Variable's `assign` swaps its data
  * id), so the clone can share the data by reference count, exactly what the CPU backend's Identity does.
  */
-function shareDataOnWasmIdentity(): void {
-  const kernel = tf.getKernel("Identity", "wasm");
+function shareIdentityData(backendName: BackendName): void {
+  const kernel = tf.getKernel("Identity", backendName);
   if (!kernel || (kernel as { sharesData?: boolean }).sharesData) return;
-  tf.unregisterKernel("Identity", "wasm");
+  tf.unregisterKernel("Identity", backendName);
   const shared: tf.KernelConfig & { sharesData: boolean } = {
     kernelName: "Identity",
-    backendName: "wasm",
+    backendName,
     sharesData: true,
     kernelFunc: ({ inputs, backend }) => {
       const x = inputs.x as tf.TensorInfo;
@@ -62,7 +97,7 @@ function shareDataOnWasmIdentity(): void {
 
 async function activate(name: BackendName): Promise<boolean> {
   try {
-    if (name === "wasm") shareDataOnWasmIdentity();
+    if (BACKEND_TRAITS[name].identityCopies) shareIdentityData(name);
     const ok = await tf.setBackend(name);
     // The CPU backend greets its first tensor with advice to install tfjs-node; we already report the backend
     // (and the native packages cannot install everywhere), so silence that one-time banner.
@@ -90,27 +125,21 @@ export async function initBackend(opts: { backend?: BackendName; force?: boolean
   if (current && !opts.force && (!wanted || wanted === current.name) && tf.getBackend() === current.name) {
     return current;
   }
+  const reason = opts.backend
+    ? `asked for (initBackend / fromPretrained option backend: "${opts.backend}")`
+    : wanted
+      ? `asked for (PALIGEMMA_BACKEND=${wanted})`
+      : `best present (tried in the order ${BACKEND_NAMES.join(", ")})`;
   const skipped: BackendInfo["skipped"] = [];
-  const candidates: { name: BackendName; source: string; load?: string }[] = [
-    { name: "tensorflow", source: "@tensorflow/tfjs-node-gpu", load: "@tensorflow/tfjs-node-gpu" },
-    { name: "tensorflow", source: "@tensorflow/tfjs-node", load: "@tensorflow/tfjs-node" },
-    { name: "wasm", source: "@tensorflow/tfjs-backend-wasm" },
-    { name: "cpu", source: "@tensorflow/tfjs-backend-cpu" },
-  ];
-  for (const c of candidates) {
-    if (wanted && c.name !== wanted) continue;
-    if (c.load && !tf.findBackendFactory("tensorflow")) {
-      const why = await tryNative(c.load);
-      if (why) {
-        skipped.push({ name: c.source, reason: why });
-        continue;
-      }
-    }
-    if (await activate(c.name)) {
-      current = { name: c.name, source: c.source, skipped };
+  for (const name of BACKEND_NAMES) {
+    if (wanted && name !== wanted) continue;
+    const source = await provide(name, skipped);
+    if (!source) continue;
+    if (await activate(name)) {
+      current = { name, source, reason, skipped, ...describeBackend(name) };
       return current;
     }
-    skipped.push({ name: c.source, reason: "failed to initialise" });
+    skipped.push({ name: source, reason: `registered "${name}" but it failed to initialise` });
   }
   throw new BackendError(
     `no TensorFlow.js backend could start${wanted ? ` (asked for "${wanted}")` : ""}: ` +

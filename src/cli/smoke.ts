@@ -9,7 +9,7 @@ import { mkdtemp, rm, writeFile, access } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { tf } from "../tf.js";
-import { initBackend, type BackendName } from "../backend/select.js";
+import { formatBackendReport, initBackend, type BackendName } from "../backend/select.js";
 import { configToHfJson, parsePaliGemmaConfig } from "../config/paligemma.js";
 import { saveShardedSafetensors, type TensorToWrite } from "../io/safetensors-write.js";
 import { SafetensorsCheckpoint } from "../io/safetensors.js";
@@ -57,7 +57,7 @@ async function goldenCheck(dir: string, backend: BackendName | undefined): Promi
 
 export async function smoke(opts: { backend?: BackendName; golden?: string }): Promise<void> {
   const info = await initBackend({ backend: opts.backend });
-  log(`backend: ${info.name} (${info.source})${info.skipped.length ? `; skipped: ${info.skipped.map((s) => s.name).join(", ")}` : ""}`);
+  log(formatBackendReport(info));
   const dir = await mkdtemp(join(tmpdir(), "paligemma-smoke-"));
   try {
     // 1. a random model saved the way Hugging Face saves one

@@ -1,12 +1,12 @@
 /**
  * Row gathers that train on every backend.
  *
- * `tf.gather`'s gradient needs the `UnsortedSegmentSum` kernel, which the WASM backend lacks. Where it is missing,
+ * `tf.gather`'s gradient needs the `UnsortedSegmentSum` kernel, which the WASM backend lacks (backend traits). Where it is missing,
  * the gradient is a scatter-add done on the host: O(N·D) work into the dense [V,D] gradient, instead of a one-hot
  * matmul of O(V·N·D).
  */
 import { tf } from "../tf.js";
-import { hasKernel } from "../backend/select.js";
+import { lacksKernel } from "../backend/traits.js";
 
 /** table: float32[V,D], indices: int32[N] (host array) → float32[N,D]. */
 export function gatherRows(table: tf.Tensor, indices: Int32Array): tf.Tensor {
@@ -14,7 +14,7 @@ export function gatherRows(table: tf.Tensor, indices: Int32Array): tf.Tensor {
   for (const i of indices) {
     if (i < 0 || i >= V) throw new Error(`gatherRows: index ${i} is outside the table's ${V} rows`);
   }
-  if (hasKernel("UnsortedSegmentSum")) {
+  if (!lacksKernel("UnsortedSegmentSum")) {
     return tf.tidy(() => tf.gather(table, tf.tensor1d(indices, "int32")));
   }
   const op = tf.customGrad(((t: tf.Tensor) => ({

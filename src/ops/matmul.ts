@@ -6,6 +6,7 @@
  * ~10× faster there and identical in value. Every product in the model goes through these two functions.
  */
 import { tf } from "../tf.js";
+import { activeTraits } from "../backend/traits.js";
 
 /** Swap the last two axes: [..., M, N] → [..., N, M]. */
 export function swapLastAxes<T extends tf.Tensor>(x: T): T {
@@ -28,7 +29,7 @@ const productWithExplicitTransposeGrad = tf.customGrad(((a: tf.Tensor, b: tf.Ten
 }) as unknown as Parameters<typeof tf.customGrad>[0]);
 
 /**
- * WASM's BatchMatMul takes its fast (XNNPACK) path only for a batch of 1; a batched product such as attention's
+ * WASM's BatchMatMul takes its fast (XNNPACK) path only for a batch of 1 (traits.batchedMatMulPerSlice); a batched product such as attention's
  * [1,4,963,64]×[1,4,64,321] falls to a naive loop (~1 GFLOP/s). There, a batch is done as separate 2-D products
  * (measured 8× faster on the bench model's attention).
  */
@@ -52,7 +53,7 @@ export function matMul(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
   if (a.rank !== b.rank || a.shape[a.rank - 1] !== b.shape[b.rank - 2]) {
     throw new Error(`matMul: shapes [${a.shape}] and [${b.shape}] do not chain (need [...,M,K] @ [...,K,N])`);
   }
-  if (a.rank > 2 && tf.getBackend() === "wasm" && a.size / (a.shape[a.rank - 1]! * a.shape[a.rank - 2]!) > 1) {
+  if (a.rank > 2 && activeTraits().batchedMatMulPerSlice && a.size / (a.shape[a.rank - 1]! * a.shape[a.rank - 2]!) > 1) {
     return productPerSlice(a, b);
   }
   return productWithExplicitTransposeGrad(a, b) as tf.Tensor;

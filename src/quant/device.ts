@@ -5,7 +5,8 @@
  * nibble; int8: one two's-complement byte per value; double-quantized absmax: one byte per block), viewed as
  * little-endian int32 words — 8 NF4 codes or 4 int8 codes per int32 — padded to whole blocks. Scales stay float32.
  *
- * Unpacking needs no shifts (TF.js has none): a word's low 16 bits are `bitwiseAnd(w, 0xFFFF)`, its high 16 bits
+ * Unpacking needs no shifts (TF.js has none): a word's low 16 bits are `bitwiseAnd(w, 0xFFFF)` (`mod(w, 65536)` where
+ * the backend lacks BitwiseAnd), its high 16 bits
  * `(w − low) / 65536` (exact in float32: at most 16 significant bits) taken mod 65536; each 16-bit chunk then indexes
  * a 65536-row lookup table holding the decoded values of its 2 bytes (4 NF4 codes or 2 int8 codes), in element
  * order. The tables (1 MB for NF4, 0.5 MB for 8-bit maps) are made once per backend and kept.
@@ -15,6 +16,7 @@
  * const w = tf.tidy(() => dequantizeOnDevice(state)); // float32[out, in], bit-exact with bitsandbytes
  */
 import { tf } from "../tf.js";
+import { lacksKernel } from "../backend/traits.js";
 import { DYNAMIC_CODE, NF4_CODE } from "./codebooks.js";
 import type { QuantizedAbsmax } from "./blockwise.js";
 
@@ -128,7 +130,8 @@ export function disposeQuantLookupTables(): void {
 /** int32[W] words → float32[W · 2k] decoded values (k per 16-bit chunk), in element order. */
 function unpack(words: tf.Tensor1D, table: tf.Tensor2D): tf.Tensor1D {
   const W = words.shape[0];
-  const low = tf.bitwiseAnd(words, tf.fill([W], 0xffff, "int32")); // bytes 0,1
+  // bytes 0,1: w & 0xFFFF, or where BitwiseAnd is missing (tfjs-node) the floor-mod, equal for two's complement
+  const low = lacksKernel("BitwiseAnd") ? tf.mod(words, tf.scalar(65536, "int32")) : tf.bitwiseAnd(words, tf.fill([W], 0xffff, "int32"));
   const high = tf.cast(tf.mod(tf.div(tf.cast(tf.sub(words, low), "float32"), 65536), 65536), "int32"); // bytes 2,3
   return tf.reshape(tf.concat([tf.gather(table, low), tf.gather(table, high)], 1), [-1]); // [W, 2k] → [W·2k]
 }

@@ -14,6 +14,7 @@
  * const y = q.forward(x); // float32[..., out], within NF4 error of linear.forward(x)
  */
 import { tf } from "../tf.js";
+import { activeTraits } from "../backend/traits.js";
 import type { Linear, LinearLayer } from "../model/linear.js";
 import { doubleQuantizeAbsmax, quantizeInt8, quantizeNf4 } from "./blockwise.js";
 import { dequantizeViaHost, transposeHost } from "./host-decode.js";
@@ -66,14 +67,11 @@ export function quantizeHost(weight: Float32Array, shape: [number, number], opti
   return { quantType, blockSize: o.blockSize, shape, bytes, absmax: o.doubleQuant ? doubleQuantizeAbsmax(absmax) : absmax };
 }
 
-/** Backends whose tensors are in host memory: there the host decode path is the fast one. */
-const HOST_MEMORY_BACKENDS = ["cpu", "wasm", "tensorflow"];
-
 export class QuantLinear implements LinearLayer {
   /**
    * Where weights are dequantized: "host" (read codes back, decode in JS, upload; fast where tensors live in host
-   * memory), "device" (TF.js ops only: bitwiseAnd, lookup-table gathers), or "auto" (host on cpu/wasm/tensorflow,
-   * device elsewhere). Both give the same bits.
+   * memory), "device" (TF.js ops only: bitwiseAnd, lookup-table gathers), or "auto" (host where the backend's tensors
+   * live in host memory, device elsewhere: backend traits `memory`). Both give the same bits.
    */
   static dequantizePath: "auto" | "host" | "device" = "auto";
   private readonly product: (x: tf.Tensor) => tf.Tensor;
@@ -133,7 +131,7 @@ export class QuantLinear implements LinearLayer {
   /** The dequantized weight in torch layout [out, in] or ours [in, out], by the configured path. */
   private weightIn(layout: "outIn" | "inOut"): tf.Tensor2D {
     const path = QuantLinear.dequantizePath;
-    if (path === "host" || (path === "auto" && HOST_MEMORY_BACKENDS.includes(tf.getBackend()))) return dequantizeViaHost(this.weight, layout);
+    if (path === "host" || (path === "auto" && activeTraits().memory === "host")) return dequantizeViaHost(this.weight, layout);
     const w = dequantizeOnDevice(this.weight);
     return layout === "outIn" ? w : tf.transpose(w);
   }

@@ -1,16 +1,28 @@
-/** The TF.js backends present on this machine: cpu and wasm always, tensorflow when tfjs-node(-gpu) is installed. */
+/**
+ * The TF.js backends the tests run on: cpu and wasm always, tensorflow when tfjs-node(-gpu) loads (`npm run
+ * setup:native`). With `PALIGEMMA_BACKEND=NAME` only that backend, and it must start: CI's native pass uses this so
+ * a broken native setup fails loudly instead of quietly testing wasm and cpu again.
+ */
 import { tf } from "../../src/tf.js";
-import { initBackend, type BackendName } from "../../src/backend/select.js";
+import { initBackend, BACKEND_NAMES, type BackendName } from "../../src/backend/select.js";
+import { traitsOf } from "../../src/backend/traits.js";
 
 export async function presentBackends(): Promise<BackendName[]> {
-  const names: BackendName[] = [];
-  try {
-    await initBackend({ backend: "tensorflow", force: true });
-    names.push("tensorflow");
-  } catch {
-    // optional native backend not installed: nothing to test there
+  const only = process.env["PALIGEMMA_BACKEND"];
+  if (only) {
+    const info = await initBackend({ force: true }); // throws a BackendError naming what was tried when it cannot start
+    return [info.name];
   }
-  names.push("wasm", "cpu");
+  const names: BackendName[] = [];
+  for (const name of BACKEND_NAMES) {
+    try {
+      await initBackend({ backend: name, force: true });
+      names.push(name);
+    } catch (e) {
+      // only a backend whose providers are all optional (the native one) may be absent; the rest ship with us
+      if (!traitsOf(name).providers.every((p) => p.optional)) throw e;
+    }
+  }
   await initBackend({ backend: "cpu", force: true });
   return names;
 }

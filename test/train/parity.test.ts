@@ -28,7 +28,7 @@ function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return m;
 }
 
-const backends = (await presentBackends()).filter((b) => b !== "tensorflow" || process.env["PALIGEMMA_TEST_NATIVE"]);
+const backends = await presentBackends();
 
 for (const backend of backends) {
   describe(`Trainer = HF Trainer 4.47 on the golden tiny model (full fine-tune, ${backend})`, () => {

@@ -1,0 +1,113 @@
+/**
+ * What each TensorFlow.js backend is like, in one typed record per backend: where it comes from, where its tensors
+ * live, which kernels it lacks, which fast paths it needs, what limits it has. Ops and selection read these traits;
+ * nothing else compares backend names. A new backend is one entry here (and its name in `BACKEND_NAMES`).
+ *
+ *     import { activeTraits } from "../backend/traits.js";
+ *     if (activeTraits().batchedMatMulPerSlice) ...;
+ */
+import { tf } from "../tf.js";
+
+export type BackendName = "tensorflow" | "wasm" | "cpu";
+/** In the order selection tries them (fastest first). */
+export const BACKEND_NAMES: readonly BackendName[] = ["tensorflow", "wasm", "cpu"];
+
+/** A package that provides a backend. */
+export interface BackendProvider {
+  /** npm package name. */
+  package: string;
+  /** Optional packages are imported on demand; their absence is reported, not fatal. */
+  optional: boolean;
+  /** Why someone would (not) have it: shown when it is skipped. */
+  note?: string;
+  /** Environment defaults set (unless already set) before it is imported. */
+  env?: Readonly<Record<string, string>>;
+}
+
+export interface BackendTraits {
+  /** A `BackendName`, or an engine backend this library does not select (see `activeTraits`). */
+  name: string;
+  /** Providers, tried in order. Bundled backends (registered by importing `src/tf.ts`) have one non-optional entry. */
+  providers: readonly BackendProvider[];
+  /**
+   * Where tensors live. "host": `dataSync()` is a copy from process memory (quantized weights are fastest decoded
+   * on the host); "device": readbacks cross a bus (decode with TF.js ops instead).
+   */
+  memory: "host" | "device";
+  /** Kernels it lacks that the library would otherwise use (the op takes another route; see `lacksKernel`). */
+  missingKernels: readonly string[];
+  /** BatchMatMul is fast only for a batch of 1 (WASM's XNNPACK path): batched products run as 2-D slices. */
+  batchedMatMulPerSlice: boolean;
+  /** Identity copies the tensor's bytes (WASM): selection swaps in an Identity that shares data by refcount. */
+  identityCopies: boolean;
+  /** Largest addressable memory for tensors, bytes; null when bounded only by the machine (RAM or GPU memory). */
+  heapLimitBytes: number | null;
+  /** A whole-model fine-tune of the bench `small` model needs gradient checkpointing to fit (WASM's 4 GiB heap). */
+  needsCheckpointingForSmall: boolean;
+}
+
+const GiB = 1024 ** 3;
+
+/** The native TF backend's two packages: both optional (their own install downloads libtensorflow 2.9.1). */
+const TFJS_NODE_GPU_NOTE =
+  "needs CUDA 11.2 + cuDNN 8.1 (libtensorflow 2.9.1); `npm run setup:native -- --gpu` builds @tensorflow/tfjs-node " +
+  "against PyPI's CUDA 12 TensorFlow instead";
+const TFJS_NODE_NOTE = "`npm run setup:native` installs it and builds its binding against PyPI's TensorFlow 2.21";
+/** Hides TensorFlow's CPU-feature banner at load (the oneDNN line is logged before TF reads this; it stays). */
+const QUIET_TF = { TF_CPP_MIN_LOG_LEVEL: "1" };
+
+export const BACKEND_TRAITS: Readonly<Record<BackendName, BackendTraits>> = {
+  tensorflow: {
+    name: "tensorflow",
+    providers: [
+      { package: "@tensorflow/tfjs-node-gpu", optional: true, note: TFJS_NODE_GPU_NOTE, env: QUIET_TF },
+      { package: "@tensorflow/tfjs-node", optional: true, note: TFJS_NODE_NOTE, env: QUIET_TF },
+    ],
+    memory: "host", // tfjs-node's tensors are TFE handles in process memory (CPU) and `dataSync` copies them out
+    missingKernels: ["BitwiseAnd"], // quantized words are unpacked with a floor-mod instead
+    batchedMatMulPerSlice: false,
+    identityCopies: false,
+    heapLimitBytes: null,
+    needsCheckpointingForSmall: false,
+  },
+  wasm: {
+    name: "wasm",
+    providers: [{ package: "@tensorflow/tfjs-backend-wasm", optional: false }],
+    memory: "host",
+    missingKernels: ["UnsortedSegmentSum"], // tf.gather's gradient
+    batchedMatMulPerSlice: true, // measured 8× on the bench model's attention ([1,4,963,64]×[1,4,64,321])
+    identityCopies: true,
+    heapLimitBytes: 4 * GiB, // wasm32
+    needsCheckpointingForSmall: true,
+  },
+  cpu: {
+    name: "cpu",
+    providers: [{ package: "@tensorflow/tfjs-backend-cpu", optional: false }],
+    memory: "host",
+    missingKernels: [],
+    batchedMatMulPerSlice: false,
+    identityCopies: false,
+    heapLimitBytes: null,
+    needsCheckpointingForSmall: false,
+  },
+};
+
+/** Traits of a backend by name. */
+export function traitsOf(name: BackendName): BackendTraits {
+  return BACKEND_TRAITS[name];
+}
+
+/**
+ * Traits of the backend active on the engine. An engine backend this library did not register (e.g. "webgl" set by
+ * hand) is treated as device memory with no known gaps.
+ */
+export function activeTraits(): BackendTraits {
+  const name = tf.getBackend();
+  if (name in BACKEND_TRAITS) return BACKEND_TRAITS[name as BackendName];
+  return { ...BACKEND_TRAITS.cpu, name, providers: [], memory: "device" };
+}
+
+/** True when the active backend lacks a kernel (so the op must take its fallback route). */
+export function lacksKernel(kernelName: string): boolean {
+  return activeTraits().missingKernels.includes(kernelName);
+}
