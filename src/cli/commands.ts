@@ -60,6 +60,7 @@ export const REPORT_USAGE = `usage: paligemma-ts report RUN_DIR
   example: paligemma-ts report runs/2026-12-03T10-00-00`;
 
 export const JOB_USAGE = `usage: paligemma-ts job [--task json|detection] [--out RUN_DIR] [--seed N] [--model DIR|nano] [--max-steps N] [--num-beams N]
+                        [--train-budget SECONDS] [--test-limit N] [--quiet]
 
   The main job (npm start): synthetic data → nano pretrained model → metrics before → LoRA fine-tune with eval on
   valid → metrics after → runs/<timestamp>/ with adapter, report.json and report.html.
@@ -192,7 +193,7 @@ export async function reportCommand(args: readonly string[], io: CliIo = process
 
 export async function jobCommand(args: readonly string[], io: CliIo = processIo): Promise<number> {
   const p = parseFlags(args, [cli("task", "string"), cli("out", "string"), cli("seed", "number"), cli("model", "string"), cli("maxSteps", "number"),
-    cli("numBeams", "number"), cli("testLimit", "number"), QUIET, BACKEND], "job");
+    cli("numBeams", "number"), cli("testLimit", "number"), cli("trainBudget", "number"), QUIET, BACKEND], "job");
   if (p.values.get("help")) return io.out(JOB_USAGE), 0;
   if (p.positional.length) throw new UsageError(`job takes no positional arguments; got ${p.positional.join(" ")}`, "job");
   const { runMainJob } = await import("../jobs/main-job.js");
@@ -207,7 +208,7 @@ export async function jobCommand(args: readonly string[], io: CliIo = processIo)
   const r = await runMainJob({
     task: p.values.get("task") as string | undefined, out: p.values.get("out") as string | undefined, seed: p.values.get("seed") as number | undefined,
     model: p.values.get("model") as string | undefined, numBeams: p.values.get("numBeams") as number | undefined,
-    testLimit: p.values.get("testLimit") as number | undefined, backend: p.values.get("backend") as never,
+    testLimit: p.values.get("testLimit") as number | undefined, trainBudgetSeconds: p.values.get("trainBudget") as number | undefined, backend: p.values.get("backend") as never,
     trainingArguments: maxSteps !== undefined ? { maxSteps } : undefined,
     onProgress: p.values.get("quiet") ? undefined : progress.callback, logger: progress.logger, say: (l) => progress.line(l),
   });

@@ -17,6 +17,7 @@ import type { TrainableModel } from "../model/trainable.js";
 import { LoraConfig, type LoraConfigInit } from "../lora/config.js";
 import { loraConfigToPeftJson } from "../lora/adapter-config.js";
 import { Trainer, type TrainOutput } from "../train/trainer.js";
+import type { TrainerCallback } from "../train/events.js";
 import { TrainingArguments, type TrainingArgumentsInit } from "../train/arguments.js";
 import { CONSOLE_LOGGER, type TrainerLogger } from "../train/log-lines.js";
 import type { ProgressCallback } from "../events/progress.js";
@@ -47,6 +48,8 @@ export interface FineTuneOptions {
   backend?: BackendName;
   onProgress?: ProgressCallback;
   logger?: TrainerLogger;
+  /** More Trainer callbacks (the main job's time budget). */
+  callbacks?: TrainerCallback[];
   /** An already loaded base model and its processor (the main job evaluates it before training). */
   loaded?: { base: PaliGemmaForConditionalGeneration; processor: PaliGemmaProcessor; splits?: DatasetSplits };
 }
@@ -97,7 +100,7 @@ export async function fineTune(o: FineTuneOptions): Promise<FineTuneResult> {
   const sink = o.logger ?? CONSOLE_LOGGER;
   const trainer = new Trainer({
     model, processor, args, trainDataset: splits.train, evalDataset: args.evalStrategy === "no" ? undefined : splits.valid,
-    onProgress: o.onProgress, logger: { info: (l) => sink.info(l), warn: (l) => (warnings.push(l), sink.warn(l)) },
+    callbacks: o.callbacks, onProgress: o.onProgress, logger: { info: (l) => sink.info(l), warn: (l) => (warnings.push(l), sink.warn(l)) },
   });
   const output = await trainer.train({ resumeFromCheckpoint: o.resume ?? false });
   await saveTrained(model, strategy, out);

@@ -18,6 +18,7 @@ import type { SplitCounts } from "../data/synth/common.js";
 import type { LoraConfigInit } from "../lora/config.js";
 import type { TrainingArgumentsInit } from "../train/arguments.js";
 import type { TrainerLogger } from "../train/log-lines.js";
+import type { TrainerCallback } from "../train/events.js";
 import type { ProgressCallback } from "../events/progress.js";
 import type { BackendName } from "../backend/select.js";
 import { getTask } from "./tasks.js";
@@ -56,6 +57,11 @@ export interface MainJobOptions {
   /** Overrides of the task's training settings (MAIN_JOB_TRAINING). */
   trainingArguments?: TrainingArgumentsInit;
   lora?: LoraConfigInit;
+  /**
+   * Wall-clock budget for training, seconds: training stops (status "stopped", adapter saved) at the first
+   * optimizer step past it, so the job fits its ten minutes on a slower or busier machine. Default 240.
+   */
+  trainBudgetSeconds?: number;
   /** Beams for the before/after evaluations. Default 3. */
   numBeams?: number;
   /** Evaluate only the first N test examples (tests). */
@@ -112,6 +118,7 @@ export async function runMainJob(o: MainJobOptions = {}): Promise<JobReport> {
     data: dataDir, out, model: modelDir, strategy: "lora", lora: o.lora, task: task.name, numBeams,
     trainingArguments: { ...MAIN_JOB_TRAINING[task.name], ...(o.trainingArguments ?? {}) },
     onProgress: o.onProgress, logger: o.logger, loaded: { base, processor, splits },
+    callbacks: [budget(o.trainBudgetSeconds ?? 240, say)],
   });
   lap("train");
 
@@ -136,6 +143,20 @@ export async function runMainJob(o: MainJobOptions = {}): Promise<JobReport> {
   say(`done in ${report.wallSeconds.toFixed(0)} s → ${join(out, "report.html")}`);
   (ft.model as { dispose?: () => void }).dispose?.();
   return report;
+}
+
+/** Stop training at the first optimizer step after `seconds` (the schedule is not stretched; the adapter is kept). */
+function budget(seconds: number, say: (line: string) => void): TrainerCallback {
+  let start = 0;
+  return {
+    onTrainBegin: () => void (start = performance.now()),
+    onStepEnd: (e, control) => {
+      if ((performance.now() - start) / 1000 > seconds && !control.shouldTrainingStop) {
+        control.shouldTrainingStop = true;
+        say(`      training budget of ${seconds} s reached at step ${e.step}: stopping here (trainBudgetSeconds)`);
+      }
+    },
+  };
 }
 
 const fmt = (m: Record<string, number>) => Object.entries(m).map(([k, v]) => `${k} ${Number.isFinite(v) ? +v.toFixed(4) : v}`).join(", ");
