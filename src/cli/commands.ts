@@ -92,10 +92,16 @@ export async function trainCommand(args: readonly string[], io: CliIo = processI
   if (!out) throw new UsageError("train needs --out RUN_DIR", "train");
   const file = p.values.get("config") ? await readTrainConfig(p.values.get("config") as string) : {};
   const j = await loadJobs();
-  const strategy = j.checkStrategy((p.values.get("strategy") as string | undefined) ?? file.strategy ?? "lora");
+  const strategyName = (p.values.get("strategy") as string | undefined) ?? file.strategy;
+  let strategy: ReturnType<typeof j.checkStrategy> | undefined; // default: the resumed run's, else lora
+  try {
+    strategy = strategyName === undefined ? undefined : j.checkStrategy(strategyName);
+  } catch (e) {
+    throw new UsageError((e as Error).message, "train");
+  }
   const progress = new TerminalProgress(io.err);
   const r = await j.fineTune({
-    data: p.positional[0]!, out, model: (p.values.get("model") as string | undefined) ?? file.model ?? "nano", strategy,
+    data: p.positional[0]!, out, model: (p.values.get("model") as string | undefined) ?? file.model, strategy,
     trainingArguments: { ...(file.trainingArguments ?? {}), ...p.groups.trainingArguments },
     lora: { ...(file.lora ?? {}), ...p.groups.lora },
     numBeams: (p.values.get("numBeams") as number | undefined) ?? file.numBeams,

@@ -15,7 +15,7 @@ import { loadDataset, type DatasetSplits } from "../data/dataset.js";
 import type { ExampleDataset } from "../data/types.js";
 import type { TrainableModel } from "../model/trainable.js";
 import { LoraConfig, type LoraConfigInit } from "../lora/config.js";
-import { loraConfigToPeftJson } from "../lora/adapter-config.js";
+import { loraConfigFromPeftJson, loraConfigToPeftJson } from "../lora/adapter-config.js";
 import { Trainer, type TrainOutput } from "../train/trainer.js";
 import type { TrainerCallback } from "../train/events.js";
 import { TrainingArguments, type TrainingArgumentsInit } from "../train/arguments.js";
@@ -25,7 +25,7 @@ import type { BackendName } from "../backend/select.js";
 import { DEFAULT_LORA, prepareModel, saveTrained, usesAdapter, type Strategy } from "./strategy.js";
 import { suffixLengths } from "./generation-length.js";
 import { resolveModelDir } from "./model-ref.js";
-import { writeRunConfig, type RunConfig } from "./run-dir.js";
+import { isRunDir, readRunConfig, writeRunConfig, type RunConfig } from "./run-dir.js";
 import { curvesOf, writeJobReport, type JobReport } from "./report.js";
 
 export interface FineTuneOptions {
@@ -71,12 +71,17 @@ async function allSuffixes(ds: ExampleDataset): Promise<string[]> {
 export async function fineTune(o: FineTuneOptions): Promise<FineTuneResult> {
   const out = resolve(o.out);
   const data = resolve(o.data);
-  const strategy = o.strategy ?? "lora";
-  const modelDir = resolveModelDir(o.model ?? "nano");
   const splits = o.loaded?.splits ?? (await loadDataset(data));
   if (!splits.train || splits.train.length === 0) throw new Error(`${data}: no train split (train/annotations.jsonl) or it is empty`);
-  const lora = new LoraConfig({ ...DEFAULT_LORA, ...(o.lora ?? {}) });
-  const userArgs = o.trainingArguments ?? {};
+  // resuming continues the run as it was configured (run.json); options given now override it
+  const previous = o.resume && (await isRunDir(out)) ? await readRunConfig(out) : null;
+  const strategy = o.strategy ?? previous?.strategy ?? "lora";
+  const modelDir = resolveModelDir(o.model ?? previous?.model ?? "nano");
+  const lora = previous?.lora
+    ? loraConfigFromPeftJson(previous.lora).with({ ...(o.lora ?? {}), inferenceMode: false })
+    : new LoraConfig({ ...DEFAULT_LORA, ...(o.lora ?? {}) });
+  const { outputDir: _old, ...previousArgs } = (previous?.trainingArguments ?? {}) as TrainingArgumentsInit;
+  const userArgs = { ...previousArgs, ...(o.trainingArguments ?? {}) };
   const args = new TrainingArguments({
     ...(splits.valid ? { evalStrategy: "steps" as const } : {}),
     ...userArgs,
