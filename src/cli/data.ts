@@ -18,7 +18,7 @@ import { ConversionError, type ConversionResult } from "../data/converters/outpu
 import { synthDetection, synthSegmentation } from "../data/synth/shapes.js";
 import { synthManifests } from "../data/synth/manifests.js";
 
-export const DATA_USAGE = `usage:
+export const DATA_USAGE = `usage: paligemma-ts data synth|validate|describe|convert ...
   paligemma-ts data synth manifests|detection|segmentation --out DIR [--seed N] [--train N] [--valid N] [--test N] [--variants N]
   paligemma-ts data validate PATH [--strict] [--deep] [--image-dir DIR]
   paligemma-ts data describe PATH [--image-dir DIR]
@@ -38,7 +38,9 @@ export const DATA_USAGE = `usage:
                PaliGemma JSONL layout: prefix "detect a ; b" (all classes, declared order), suffix <loc> boxes;
                images without objects keep an empty suffix unless --empty skip. (Segmentation with <seg> tokens
                needs the VQ-VAE codec, not yet available here.)
-  convert yolo a YOLO export (data.yaml + {train,valid,test}/images|labels, or images/ + labels/) into the same.`;
+  convert yolo a YOLO export (data.yaml + {train,valid,test}/images|labels, or images/ + labels/) into the same.
+
+  example: paligemma-ts data synth manifests --out pallets --seed 7 && paligemma-ts data validate pallets`;
 
 class UsageError extends Error {}
 

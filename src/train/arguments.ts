@@ -14,6 +14,9 @@ import { nearestName } from "../util/suggest.js";
 
 export type SchedulerType = "linear" | "cosine" | "constant" | "constant_with_warmup";
 export type IntervalStrategy = "no" | "steps" | "epoch";
+/** HF `log_level` names. "passive" (default) and "debug"/"info" print the Trainer's log lines; "warning" keeps only warnings; "error"/"critical" silence both. */
+export type LogLevel = "passive" | "debug" | "info" | "warning" | "error" | "critical";
+export const LOG_LEVELS: readonly LogLevel[] = ["passive", "debug", "info", "warning", "error", "critical"];
 
 /** Every field, all optional; what users pass. */
 export interface TrainingArgumentsInit {
@@ -68,6 +71,20 @@ export interface TrainingArgumentsInit {
   generationMaxNewTokens?: number;
   /** `predict()`/metrics: beams (1 = greedy). Default 1. */
   generationNumBeams?: number;
+  /**
+   * HF `log_level`: "passive" (default) prints HF-style lines (`{'loss': 2.1, 'grad_norm': …}`) at each log and
+   * evaluation; "warning" prints only warnings (e.g. the image-gap warning); "error"/"critical" print nothing.
+   */
+  logLevel?: LogLevel;
+  /** HF `disable_tqdm`: true stops the Trainer's progress events (`onProgress`), so no bar is drawn. Default false. */
+  disableTqdm?: boolean;
+  /**
+   * The health signal (not an HF field): at every evaluation also compute the eval loss with each example's image
+   * replaced by the next example's (images shuffled across the eval set), and log `eval_image_gap` =
+   * shuffled − true loss. A gap ≈ 0 after warm-up means the model does not use the image; the Trainer warns.
+   * Costs one more teacher-forced pass over the eval set. Default false.
+   */
+  evalImageGap?: boolean;
   // Accepted for line-by-line ports of HF notebooks; they change nothing here (see IGNORED below).
   removeUnusedColumns?: boolean;
   dataloaderPinMemory?: boolean;
@@ -122,6 +139,9 @@ export const TRAINING_ARGUMENTS_DEFAULTS = {
   optim: "adamw_torch",
   generationMaxNewTokens: 32,
   generationNumBeams: 1,
+  logLevel: "passive",
+  disableTqdm: false,
+  evalImageGap: false,
   removeUnusedColumns: true,
   dataloaderPinMemory: true,
   reportTo: "none",
@@ -208,6 +228,9 @@ export class TrainingArguments implements TrainingArgumentsFields {
   readonly optim!: "adamw_torch" | "adamw_hf";
   readonly generationMaxNewTokens!: number;
   readonly generationNumBeams!: number;
+  readonly logLevel!: LogLevel;
+  readonly disableTqdm!: boolean;
+  readonly evalImageGap!: boolean;
   readonly removeUnusedColumns!: boolean;
   readonly dataloaderPinMemory!: boolean;
   readonly reportTo!: string | string[];
@@ -270,6 +293,9 @@ export class TrainingArguments implements TrainingArgumentsFields {
     self.optim = oneOf("optim", v.optim, ["adamw_torch", "adamw_hf"] as const);
     self.generationMaxNewTokens = num("generationMaxNewTokens", v.generationMaxNewTokens, { int: true, min: 1 });
     self.generationNumBeams = num("generationNumBeams", v.generationNumBeams, { int: true, min: 1 });
+    self.logLevel = oneOf("logLevel", v.logLevel, LOG_LEVELS);
+    self.disableTqdm = bool("disableTqdm", v.disableTqdm);
+    self.evalImageGap = bool("evalImageGap", v.evalImageGap);
     self.removeUnusedColumns = bool("removeUnusedColumns", v.removeUnusedColumns);
     self.dataloaderPinMemory = bool("dataloaderPinMemory", v.dataloaderPinMemory);
     if (typeof v.reportTo !== "string" && !(Array.isArray(v.reportTo) && v.reportTo.every((s) => typeof s === "string"))) {

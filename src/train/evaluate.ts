@@ -45,7 +45,13 @@ function range(start: number, end: number): number[] {
 }
 
 /** Mean teacher-forced loss over every example (batch means weighted by batch size, as HF). */
-export async function evalLoss(model: TrainableModel, dataset: ExampleDataset, collator: Collator, batchSize: number): Promise<{ loss: number; samples: number; batches: number }> {
+export async function evalLoss(
+  model: TrainableModel,
+  dataset: ExampleDataset,
+  collator: Collator,
+  batchSize: number,
+  onBatch?: (samplesDone: number) => void,
+): Promise<{ loss: number; samples: number; batches: number }> {
   let total = 0;
   let samples = 0;
   let batches = 0;
@@ -60,6 +66,7 @@ export async function evalLoss(model: TrainableModel, dataset: ExampleDataset, c
       total += loss * idx.length;
       samples += idx.length;
       batches++;
+      onBatch?.(samples);
     } finally {
       disposeBatch(batch);
     }

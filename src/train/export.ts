@@ -42,7 +42,7 @@ export interface TrainingJobSpec {
 }
 
 /** Fields of our TrainingArguments that are not HF TrainingArguments fields (exported elsewhere or dropped). */
-const NOT_HF = new Set(["earlyStoppingPatience", "earlyStoppingThreshold", "generationMaxNewTokens", "generationNumBeams"]);
+const NOT_HF = new Set(["earlyStoppingPatience", "earlyStoppingThreshold", "generationMaxNewTokens", "generationNumBeams", "evalImageGap"]);
 
 /** `perDeviceTrainBatchSize` → `per_device_train_batch_size`, `adamBeta1` → `adam_beta1`. */
 export function camelToSnake(name: string): string {

@@ -8,7 +8,11 @@ export {
   type TrainingArgumentsFields,
   type SchedulerType,
   type IntervalStrategy,
+  type LogLevel,
+  LOG_LEVELS,
 } from "./arguments.js";
+export { formatLogDict, pyFloat, leveledLogger, CONSOLE_LOGGER, type TrainerLogger } from "./log-lines.js";
+export { shuffledImages, imageGapWarning, IMAGE_GAP_WARN_BELOW } from "./image-gap.js";
 export { AdamW, decayParameter, type AdamWOptions, type AdamWState } from "./adamw.js";
 export { lrLambda, learningRateAt, type ScheduleSpec } from "./schedule.js";
 export { GradAccumulator, globalNorm } from "./grads.js";

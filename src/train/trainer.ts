@@ -30,6 +30,9 @@ import { describeHealth, maxAbsWeight, measureHealth, type CheckpointHealth } fr
 import { loadTrainingState, restoreModelWeights, saveModelWeights, saveTrainingState, type TrainerStateData } from "./state.js";
 import { disposeBatch, evalLoss, predictDataset, type ComputeMetrics, type EvalPrediction } from "./evaluate.js";
 import { NonFiniteLossError, TrainingError } from "./errors.js";
+import { ProgressEmitter, type ProgressCallback } from "../events/progress.js";
+import { CONSOLE_LOGGER, formatLogDict, leveledLogger, round4, type TrainerLogger } from "./log-lines.js";
+import { imageGapWarning, shuffledImages } from "./image-gap.js";
 
 export interface TrainerInit {
   model: TrainableModel;
@@ -46,6 +49,14 @@ export interface TrainerInit {
    * as HF does after overriding `_get_train_sampler` with a SequentialSampler (fixed-order experiments, parity).
    */
   trainDataOrder?: "shuffle" | "sequential";
+  /**
+   * Progress of `train()` (task "train", unit "step": loss, learningRate, gradNorm, samplesPerSecond, the latest
+   * eval_image_gap) and of each evaluation (task "evaluate"), for terminal bars and notebook displays. Not called
+   * when `args.disableTqdm`.
+   */
+  onProgress?: ProgressCallback;
+  /** Where HF-style log lines and warnings go (default the console), filtered by `args.logLevel`. */
+  logger?: TrainerLogger;
 }
 
 /**
@@ -109,6 +120,10 @@ export class Trainer {
   /** The NaN guard's verdicts on the checkpoints saved by this Trainer, by path; the last step's loss. */
   private readonly healthOf = new Map<string, CheckpointHealth>();
   private lastStepLoss = NaN;
+  private readonly logger: TrainerLogger;
+  private readonly onProgress?: ProgressCallback;
+  /** Scalars of the latest evaluation shown beside the training bar (eval_loss, eval_image_gap). */
+  private lastEvalScalars: Record<string, number> = {};
 
   constructor(init: TrainerInit) {
     if (!init.model) throw new TrainingError("Trainer: `model` is required");
@@ -130,6 +145,8 @@ export class Trainer {
       throw new TrainingError(`Trainer: evalStrategy is "${this.args.evalStrategy}" but no evalDataset was given; pass evalDataset or set evalStrategy "no"`);
     }
     this.bus = new EventBus(init.callbacks ?? []);
+    this.logger = leveledLogger(init.logger ?? CONSOLE_LOGGER, this.args.logLevel);
+    this.onProgress = this.args.disableTqdm ? undefined : init.onProgress;
     this.rng = new Rng(this.args.seed);
   }
 
@@ -180,6 +197,7 @@ export class Trainer {
     const varList = [...params.values()];
     const acc = new GradAccumulator();
     let resumedFrom: string | null = null;
+    let progress: ProgressEmitter | null = null;
     let state: TrainerStateData = {
       globalStep: 0, epoch: 0, maxSteps, numTrainEpochs: numEpochs, loggingSteps: args.loggingSteps, evalSteps: args.evalSteps,
       saveSteps: args.saveSteps, trainBatchSize: args.perDeviceTrainBatchSize, logHistory: [], bestMetric: null, bestModelCheckpoint: null,
@@ -196,6 +214,8 @@ export class Trainer {
       this.state = state;
       this.control.shouldTrainingStop = false;
       await this.bus.emit("trainBegin", { maxSteps, numEpochs, globalStep: state.globalStep, trainableParameters: varList.reduce((n, v) => n + v.size, 0), resumedFrom }, this.control);
+      progress = new ProgressEmitter(this.onProgress, { task: "train", total: maxSteps, unit: "step", label: "train" });
+      if (state.globalStep > 0) progress.update(state.globalStep);
 
       const started = performance.now();
       const startStep = state.globalStep;
@@ -268,6 +288,10 @@ export class Trainer {
           lastGradNorm = gradNorm;
           lastLr = learningRateAt(schedule, state.globalStep); // HF logs the scheduler's rate after stepping
           await this.bus.emit("stepEnd", { step: state.globalStep, epoch: state.epoch, loss: stepLoss, learningRate: lr, gradNorm }, this.control);
+          progress.update(state.globalStep, {
+            loss: stepLoss, learningRate: lr, gradNorm, epoch: state.epoch,
+            samplesPerSecond: samplesThisRun / ((performance.now() - started) / 1000), ...this.lastEvalScalars,
+          });
           stepLoss = 0;
 
           // 3. log / evaluate / save by strategy (HF DefaultFlowCallback.on_step_end)
@@ -309,8 +333,14 @@ export class Trainer {
       };
       state.logHistory.push({ train_runtime: runtime, train_samples_per_second: metrics.trainSamplesPerSecond, train_steps_per_second: metrics.trainStepsPerSecond, train_loss: metrics.trainLoss, epoch: state.epoch, step: state.globalStep });
       const status = state.globalStep < maxSteps ? "stopped" : "done";
+      this.logger.info(formatLogDict({ train_runtime: runtime, train_samples_per_second: metrics.trainSamplesPerSecond,
+        train_steps_per_second: metrics.trainStepsPerSecond, train_loss: metrics.trainLoss, epoch: state.epoch }));
+      progress.end(state.globalStep, { loss: metrics.trainLoss, samplesPerSecond: metrics.trainSamplesPerSecond, ...this.lastEvalScalars });
       await this.bus.emit("trainEnd", { globalStep: state.globalStep, status, metrics, bestModelCheckpoint: state.bestModelCheckpoint }, this.control);
       return { globalStep: state.globalStep, trainingLoss: metrics.trainLoss, metrics };
+    } catch (e) {
+      progress?.end(state.globalStep, undefined, (e as Error).message ?? String(e));
+      throw e;
     } finally {
       acc.dispose();
       optimizer.dispose();
@@ -345,6 +375,7 @@ export class Trainer {
       state.lossSinceLog = 0;
       state.stepsSinceLog = 0;
       await this.bus.emit("log", { step: state.globalStep, epoch: state.epoch, loss, learningRate: info.lastLr, gradNorm: info.lastGradNorm, samplesPerSecond: info.samplesPerSecond }, this.control);
+      this.logger.info(formatLogDict({ loss: round4(loss), grad_norm: info.lastGradNorm, learning_rate: info.lastLr, epoch: state.epoch }));
     }
     if (what.evalNow) {
       const metrics = await this.evaluate();
@@ -402,7 +433,9 @@ export class Trainer {
 
   /**
    * Evaluate on the whole eval split: `eval_loss` (teacher forcing, batch means weighted by batch size, as HF),
-   * plus `computeMetrics` over generated answers when given (keys prefixed `eval_`), and timings.
+   * with `args.evalImageGap` also `eval_shuffled_image_loss` and `eval_image_gap` (= shuffled − true loss; see
+   * image-gap.ts; a warning when ≈ 0 after warm-up), plus `computeMetrics` over generated answers when given
+   * (keys prefixed `eval_`), and timings.
    */
   async evaluate(o: { dataset?: ExampleDataset; metricKeyPrefix?: string } = {}): Promise<Record<string, number>> {
     const dataset = o.dataset ?? this.evalDataset;
@@ -410,8 +443,22 @@ export class Trainer {
     const prefix = o.metricKeyPrefix ?? "eval";
     const t0 = performance.now();
     setTrainingMode(this.model, false);
-    const { loss, samples, batches } = await evalLoss(this.model, dataset, this.collator, this.args.perDeviceEvalBatchSize);
+    const gap = this.args.evalImageGap && dataset.length >= 2;
+    const total = dataset.length * (gap ? 2 : 1);
+    const progress = new ProgressEmitter(this.onProgress, { task: "evaluate", total, unit: "sample", label: `${prefix} loss${gap ? " (true + shuffled images)" : ""}` });
+    const bs = this.args.perDeviceEvalBatchSize;
+    const { loss, samples, batches } = await evalLoss(this.model, dataset, this.collator, bs, (n) => progress.update(n));
     const metrics: Record<string, number> = { [`${prefix}_loss`]: loss };
+    if (gap) {
+      const shuffled = await evalLoss(this.model, shuffledImages(dataset), this.collator, bs, (n) => progress.update(dataset.length + n));
+      metrics[`${prefix}_shuffled_image_loss`] = shuffled.loss;
+      metrics[`${prefix}_image_gap`] = shuffled.loss - loss;
+      if (this.state) {
+        const warning = imageGapWarning(shuffled.loss - loss, this.state.globalStep, this.args.warmupStepsFor(this.state.maxSteps));
+        if (warning) this.logger.warn(warning);
+      }
+    }
+    progress.end(total, { ...metrics });
     if (this.computeMetrics) {
       const extra = await this.computeMetrics(await this.predictions(dataset));
       for (const [k, v] of Object.entries(extra)) metrics[k.startsWith(`${prefix}_`) ? k : `${prefix}_${k}`] = v;
@@ -422,6 +469,8 @@ export class Trainer {
       metrics["epoch"] = this.state.epoch;
       this.state.logHistory.push({ ...metrics, step: this.state.globalStep });
     }
+    this.lastEvalScalars = Object.fromEntries(Object.entries(metrics).filter(([k]) => k === `${prefix}_loss` || k === `${prefix}_image_gap`));
+    this.logger.info(formatLogDict(metrics));
     await this.bus.emit("evaluate", { step: this.state?.globalStep ?? 0, epoch: this.state?.epoch ?? 0, metrics }, this.control);
     return metrics;
   }

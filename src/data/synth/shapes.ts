@@ -45,11 +45,13 @@ export interface SynthSummary {
   classes: string[];
 }
 
-type Pt = [number, number];
-interface Shape {
+export type Pt = [number, number];
+/** One drawn shape: its class index, outline (image pixels), SVG, and fill hue in degrees (cards: undefined). */
+export interface Shape {
   cls: number;
   points: Pt[];
   svg: string;
+  hue?: number;
 }
 
 const r2 = (v: number) => Math.round(v * 100) / 100;
@@ -64,7 +66,8 @@ function regular(cx: number, cy: number, radii: number[], n: number, rot: number
 
 /** One shape of class `cls` inside the circle (cx, cy, r). */
 function makeShape(rng: Random, cls: number, cx: number, cy: number, r: number): Shape {
-  const fill = hsl(rng.uniform(0, 360), rng.uniform(0.55, 0.9), rng.uniform(0.35, 0.55));
+  const hue = rng.uniform(0, 360);
+  const fill = hsl(hue, rng.uniform(0.55, 0.9), rng.uniform(0.35, 0.55));
   const rot = rng.uniform(0, 2 * Math.PI);
   let points: Pt[];
   switch (SHAPE_CLASSES[cls]) {
@@ -91,11 +94,11 @@ function makeShape(rng: Random, cls: number, cx: number, cy: number, r: number):
       return { cls, points, svg: `<polygon points="${points.map((p) => p.join(",")).join(" ")}" fill="#f4f2ea"/>${pipSvg}` };
     }
   }
-  return { cls, points, svg: `<polygon points="${points.map((p) => p.join(",")).join(" ")}" fill="${fill}"/>` };
+  return { cls, points, svg: `<polygon points="${points.map((p) => p.join(",")).join(" ")}" fill="${fill}"/>`, hue };
 }
 
 /** Non-overlapping shapes for one image (rejection sampling; may place fewer than asked). */
-function layout(rng: Random, w: number, h: number, n: number): Shape[] {
+export function layout(rng: Random, w: number, h: number, n: number): Shape[] {
   const placed: { cx: number; cy: number; r: number }[] = [];
   const shapes: Shape[] = [];
   const m = Math.min(w, h);
@@ -110,7 +113,7 @@ function layout(rng: Random, w: number, h: number, n: number): Shape[] {
   return shapes;
 }
 
-function sceneSvg(rng: Random, w: number, h: number, shapes: Shape[]): string {
+export function sceneSvg(rng: Random, w: number, h: number, shapes: Shape[]): string {
   const hue = rng.uniform(0, 360);
   const [c1, c2] = [hsl(hue, 0.15, rng.uniform(0.55, 0.75)), hsl(hue + 40, 0.2, rng.uniform(0.45, 0.7))];
   const lines = Array.from({ length: rng.int(3, 8) }, () => {

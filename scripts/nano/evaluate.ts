@@ -1,0 +1,34 @@
+/**
+ * Zero-shot scores of a PaliGemma checkpoint on held-out pretraining renders (reading and detection), as reported
+ * in the nano model card.
+ *
+ *   node dist/scripts/nano/evaluate.js [MODEL_DIR=models/paligemma2-nano-pt-224] [--samples 30] [--json OUT.json]
+ */
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { PaliGemmaForConditionalGeneration } from "../../src/model/paligemma.js";
+import { PaliGemmaProcessor } from "../../src/data/processor.js";
+import { NANO_NAME } from "../../src/nano/checkpoint.js";
+import { zeroShotScores } from "../../src/nano/evaluate.js";
+
+const argv = process.argv.slice(2);
+const opt = (name: string): string | undefined => {
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 ? argv.splice(i, 2)[1] : undefined;
+};
+const samples = Number(opt("samples") ?? 30);
+const jsonOut = opt("json");
+const dir = argv[0] ?? join("models", NANO_NAME);
+const model = await PaliGemmaForConditionalGeneration.fromPretrained(dir);
+const processor = await PaliGemmaProcessor.fromPretrained(dir);
+const t0 = Date.now();
+const s = await zeroShotScores(model, processor, { samples });
+for (const o of s.ocr) {
+  console.log(`ocr level ${o.level}: character accuracy ${(100 * o.charAccuracy).toFixed(1)}%, exact ${(100 * o.exactMatch).toFixed(1)}%`);
+  for (const e of o.examples.slice(0, 3)) console.log(`  ${JSON.stringify(e.reference)} → ${JSON.stringify(e.prediction)}`);
+}
+console.log(`detection level ${s.detection.level}: mAP@50 ${s.detection.map50.toFixed(3)}, mAP@[.5:.95] ${s.detection.map.toFixed(3)}`);
+for (const e of s.detection.examples.slice(0, 3)) console.log(`  ${JSON.stringify(e.reference)} → ${JSON.stringify(e.prediction)}`);
+console.log(`${samples} samples per set, ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+if (jsonOut) await writeFile(jsonOut, JSON.stringify({ model: dir, samples, ...s }, null, 2) + "\n");
+model.dispose();

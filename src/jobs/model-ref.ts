@@ -1,0 +1,36 @@
+/**
+ * Where models come from: a checkpoint directory (HF layout), or `nano`, the project's small pretrained PaliGemma 2
+ * (`models/paligemma2-nano-pt-224/` in the package), loaded with its processor through the usual `fromPretrained`.
+ *
+ *     const dir = resolveModelDir("nano"); // <package>/models/paligemma2-nano-pt-224
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const NANO_MODEL = "paligemma2-nano-pt-224";
+
+/** The package root: the nearest ancestor of this file whose package.json names paligemma-ts. */
+export function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const pj = join(dir, "package.json");
+    if (existsSync(pj) && (JSON.parse(readFileSync(pj, "utf-8")) as { name?: string }).name === "paligemma-ts") return dir;
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error(`no paligemma-ts package.json above ${fileURLToPath(import.meta.url)}`);
+    dir = parent;
+  }
+}
+
+/** "nano" → the bundled checkpoint; anything else → that directory (absolute). Throws when it is not a checkpoint. */
+export function resolveModelDir(ref: string): string {
+  const dir = ref === "nano" ? join(packageRoot(), "models", NANO_MODEL) : resolve(ref);
+  const missing = ["config.json", "tokenizer.json", "preprocessor_config.json"].filter((f) => !existsSync(join(dir, f)));
+  if (missing.length) {
+    const hint = ref === "nano"
+      ? `the nano checkpoint is not in this checkout (${dir}); it is built by the project's pretraining script (see models/README or the nano model card)`
+      : `a model directory holds config.json, model.safetensors, tokenizer.json and preprocessor_config.json (Hugging Face layout)`;
+    throw new Error(`model ${JSON.stringify(ref)}: missing ${missing.join(", ")} in ${dir}; ${hint}`);
+  }
+  return dir;
+}

@@ -1,0 +1,274 @@
+/**
+ * Pretraining the nano PaliGemma so that it needs its image (issue 10: a model trained from scratch on text
+ * learned the templates and its image features collapsed). Three things make the image necessary:
+ *
+ * 1. the data (`data/synth/pretrain.ts`): random strings and random scenes, so no answer can be guessed;
+ * 2. dense supervision of the image features: a per-patch classifier (character under the patch, shape class, or
+ *    background) on the projected image features the decoder reads, trained beside the decoder, so the features
+ *    carry what is where from step one (the role a pretrained SigLIP plays in PaliGemma);
+ * 3. a curriculum from one large line of glyphs to blocks of small text.
+ *
+ *     loss = CE(decoder, suffix) + auxWeight · CE(patch head, patch labels)   (background patches weigh 0.2)
+ *
+ * The health signal, logged every `gapEvery` steps on a fixed held-out batch: the decoder's loss with each row's
+ * own image against the loss with the images rolled by one row (`shuffledLoss − trueLoss`; ≈ 0 means the model
+ * ignores the image).
+ *
+ * Resumable: {@link NanoPretrainer.save} writes the model (F32), head, AdamW moments and step; the data of step s
+ * is a pure function of (seed, s), so a resumed run sees exactly the batches it would have seen.
+ */
+import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { tf } from "../tf.js";
+import { AdamW } from "../train/adamw.js";
+import { GradAccumulator } from "../train/grads.js";
+import { SafetensorsCheckpoint } from "../io/safetensors.js";
+import { saveSafetensors, type TensorToWrite } from "../io/safetensors-write.js";
+import type { PaliGemmaForConditionalGeneration } from "../model/paligemma.js";
+import type { PaliGemmaProcessor } from "../data/processor.js";
+import { PATCH_CLASSES, pretrainSample, type PretrainSample, type PretrainTask } from "../data/synth/pretrain.js";
+import { ProgressEmitter, type ProgressCallback } from "../events/progress.js";
+
+export interface PretrainConfig {
+  seed: number;
+  batchSize: number;
+  learningRate: number;
+  warmupSteps: number;
+  weightDecay: number;
+  /** Steps until the curriculum reaches level 1. */
+  curriculumSteps: number;
+  /** Weight of the per-patch loss. */
+  auxWeight: number;
+  maxGradNorm: number;
+  mixture?: Partial<Record<PretrainTask, number>>;
+}
+
+export const DEFAULT_PRETRAIN: PretrainConfig = {
+  seed: 0, batchSize: 8, learningRate: 1e-3, warmupSteps: 50, weightDecay: 0.01, curriculumSteps: 3000,
+  auxWeight: 1, maxGradNorm: 1, mixture: undefined,
+};
+
+/** One logged step (also what `log.jsonl` holds). */
+export interface PretrainRecord {
+  step: number;
+  loss: number;
+  textLoss: number;
+  patchLoss: number;
+  patchAccuracy: number; // non-background patches classified right, this batch
+  gradNorm: number;
+  level: number;
+  learningRate: number;
+  secondsPerStep: number;
+  trueLoss?: number; // held-out batch, own images
+  shuffledLoss?: number; // held-out batch, images rolled by one row
+}
+
+interface Batch {
+  samples: PretrainSample[];
+  pixels: tf.Tensor4D;
+  inputIds: tf.Tensor2D;
+  attentionMask: tf.Tensor2D;
+  tokenTypeIds: tf.Tensor2D;
+  labels: tf.Tensor2D;
+  patchLabels: tf.Tensor2D;
+}
+
+const HEAD_W = "patch_head.weight";
+const HEAD_B = "patch_head.bias";
+
+export class NanoPretrainer {
+  step = 0;
+  readonly head: { w: tf.Variable; b: tf.Variable };
+  private readonly optimizer: AdamW;
+  private heldOut: PretrainSample[] | null = null;
+
+  constructor(
+    readonly model: PaliGemmaForConditionalGeneration,
+    readonly processor: PaliGemmaProcessor,
+    readonly config: PretrainConfig,
+  ) {
+    const D = model.config.textConfig.hiddenSize;
+    this.head = {
+      w: tf.variable(tf.randomNormal([D, PATCH_CLASSES], 0, 0.02, "float32", config.seed + 7), true, HEAD_W),
+      b: tf.variable(tf.zeros([PATCH_CLASSES]), true, HEAD_B),
+    };
+    this.optimizer = new AdamW(this.parameters(), { weightDecay: config.weightDecay });
+  }
+
+  /** Every trained variable: the model's and the patch head's. */
+  parameters(): Map<string, tf.Variable> {
+    return new Map([...this.model.trainableParameters(), [HEAD_W, this.head.w], [HEAD_B, this.head.b]]);
+  }
+
+  level(step = this.step): number {
+    return Math.min(1, step / Math.max(1, this.config.curriculumSteps));
+  }
+
+  learningRate(step = this.step): number {
+    return this.config.learningRate * Math.min(1, (step + 1) / Math.max(1, this.config.warmupSteps));
+  }
+
+  /** The samples of training step `step` (a pure function of seed and step). */
+  samples(step: number, level = this.level(step)): Promise<PretrainSample[]> {
+    const { seed, batchSize, mixture } = this.config;
+    return Promise.all(Array.from({ length: batchSize }, (_, i) =>
+      pretrainSample({ seed, index: step * batchSize + i, level, mixture })));
+  }
+
+  /** Samples → tensors (pixels normalised as the processor does: (x/255 − 0.5)/0.5). */
+  batch(samples: PretrainSample[]): Batch {
+    const B = samples.length;
+    const { height: H, width: W } = this.processor.config;
+    const text = this.processor.encodeText(samples.map((s) => s.prefix), samples.map((s) => s.suffix));
+    const L = text.seqLength;
+    const pix = new Float32Array(B * 3 * H * W);
+    samples.forEach((s, b) => {
+      for (let i = 0; i < H * W; i++) for (let c = 0; c < 3; c++) pix[((b * 3 + c) * H * W) + i] = s.rgb[i * 3 + c]! / 127.5 - 1;
+    });
+    const P = samples[0]!.patchLabels.length;
+    const patch = new Int32Array(B * P);
+    samples.forEach((s, b) => patch.set(s.patchLabels, b * P));
+    return {
+      samples,
+      pixels: tf.tensor4d(pix, [B, 3, H, W]),
+      inputIds: tf.tensor2d(text.inputIds, [B, L], "int32"),
+      attentionMask: tf.tensor2d(text.attentionMask, [B, L], "int32"),
+      tokenTypeIds: tf.tensor2d(text.tokenTypeIds, [B, L], "int32"),
+      labels: tf.tensor2d(text.labels!, [B, L], "int32"),
+      patchLabels: tf.tensor2d(patch, [B, P], "int32"),
+    };
+  }
+
+  /** Scalars: total, decoder and per-patch loss, and the patch accuracy on non-background patches. */
+  private losses(b: Batch, pixels: tf.Tensor = b.pixels) {
+    const out = this.model.forward({ pixelValues: pixels, inputIds: b.inputIds, attentionMask: b.attentionMask,
+      tokenTypeIds: b.tokenTypeIds, labels: b.labels }, { outputHiddenStates: true });
+    const feats = out.imageFeatures!; // [B,N,D]
+    const [B, N, D] = feats.shape as number[];
+    const logits = tf.add(tf.matMul(tf.reshape(feats, [B * N, D]), this.head.w), this.head.b); // [B·N,C]
+    const target = tf.reshape(b.patchLabels, [B * N]);
+    const nll = tf.neg(tf.sum(tf.mul(tf.logSoftmax(logits), tf.oneHot(target, PATCH_CLASSES)), -1)); // [B·N]
+    const fg = tf.cast(tf.greater(target, 0), "float32");
+    const weight = tf.add(tf.mul(fg, 0.8), 0.2);
+    const patchLoss = tf.div(tf.sum(tf.mul(nll, weight)), tf.sum(weight));
+    const hit = tf.mul(tf.cast(tf.equal(tf.argMax(logits, -1), target), "float32"), fg);
+    const patchAccuracy = tf.div(tf.sum(hit), tf.maximum(tf.sum(fg), 1));
+    const textLoss = out.loss!;
+    const loss = tf.add(textLoss, tf.mul(patchLoss, this.config.auxWeight));
+    return { loss, textLoss, patchLoss, patchAccuracy };
+  }
+
+  /** One optimizer step on the batch of `this.step`; returns its record (without the gap). */
+  async trainStep(): Promise<PretrainRecord> {
+    const t0 = Date.now();
+    const level = this.level();
+    const b = this.batch(await this.samples(this.step, level));
+    const params = this.parameters();
+    let aux: tf.Scalar[] = [];
+    const { value, grads } = tf.variableGrads(() => {
+      const l = this.losses(b);
+      aux = [tf.keep(l.textLoss), tf.keep(l.patchLoss), tf.keep(l.patchAccuracy)] as tf.Scalar[];
+      return l.loss as tf.Scalar;
+    }, [...params.values()]);
+    const acc = new GradAccumulator();
+    acc.add(new Map([...params].map(([name, v]) => [name, grads[v.name]!])));
+    const gradNorm = acc.clip(this.config.maxGradNorm);
+    const clipped = acc.take();
+    const lr = this.learningRate();
+    this.optimizer.step(clipped, lr);
+    const [loss, textLoss, patchLoss, patchAccuracy] = [value, ...aux].map((t) => t.dataSync()[0]!);
+    tf.dispose([value, ...aux, ...clipped.values(), ...Object.values(b).filter((t) => t instanceof tf.Tensor)]);
+    this.step++;
+    return { step: this.step, loss: loss!, textLoss: textLoss!, patchLoss: patchLoss!, patchAccuracy: patchAccuracy!,
+      gradNorm, level, learningRate: lr, secondsPerStep: (Date.now() - t0) / 1000 };
+  }
+
+  /**
+   * The decoder's loss on a fixed held-out batch (seed + 1000003, at the current level) with its own images and
+   * with the images rolled by one row. The gap is the first health signal.
+   */
+  async imageGap(rows = 8): Promise<{ trueLoss: number; shuffledLoss: number }> {
+    const level = this.level();
+    this.heldOut = await Promise.all(Array.from({ length: rows }, (_, i) =>
+      pretrainSample({ seed: this.config.seed + 1000003, index: i, level, mixture: this.config.mixture })));
+    const b = this.batch(this.heldOut);
+    const [t, s] = tf.tidy(() => {
+      const rolled = tf.concat([tf.slice(b.pixels, [1, 0, 0, 0]), tf.slice(b.pixels, [0, 0, 0, 0], [1, -1, -1, -1])]);
+      return [this.losses(b).textLoss, this.losses(b, rolled).textLoss];
+    });
+    const out = { trueLoss: t!.dataSync()[0]!, shuffledLoss: s!.dataSync()[0]! };
+    tf.dispose([t!, s!, ...Object.values(b).filter((x) => x instanceof tf.Tensor)]);
+    return out;
+  }
+
+  /**
+   * Train `steps` more steps, logging each record to `onRecord`, measuring the gap every `gapEvery` steps and
+   * saving to `runDir` every `saveEvery` steps (and at the end). Progress events: task "pretrain", unit "step".
+   */
+  async train(opts: { steps: number; runDir: string; gapEvery: number; saveEvery: number; onRecord?: (r: PretrainRecord) => void;
+    onProgress?: ProgressCallback; deadline?: number }): Promise<void> {
+    const end = this.step + opts.steps;
+    const progress = new ProgressEmitter(opts.onProgress, { task: "pretrain", total: end, unit: "step", label: "nano pretraining" });
+    try {
+      while (this.step < end && (opts.deadline === undefined || Date.now() < opts.deadline)) {
+        const r = await this.trainStep();
+        if (this.step % opts.gapEvery === 0 || this.step === 1) Object.assign(r, await this.imageGap());
+        opts.onRecord?.(r);
+        progress.update(this.step, { loss: r.loss, textLoss: r.textLoss, patchLoss: r.patchLoss });
+        if (this.step % opts.saveEvery === 0) await this.save(opts.runDir);
+      }
+      await this.save(opts.runDir);
+      progress.end(this.step);
+    } catch (e) {
+      progress.end(this.step, undefined, (e as Error).message);
+      throw e;
+    }
+  }
+
+  /** Write `runDir/state/` (model F32, patch head, AdamW moments, step) atomically (a temp dir, then rename). */
+  async save(runDir: string): Promise<void> {
+    const tmp = join(runDir, `state.tmp-${process.pid}`);
+    const dst = join(runDir, "state");
+    await rm(tmp, { recursive: true, force: true });
+    await mkdir(tmp, { recursive: true });
+    await this.model.savePretrained(tmp, { dtype: "F32" });
+    const host = async (v: tf.Variable): Promise<TensorToWrite> => ({ shape: v.shape.slice(), data: (await v.data()) as Float32Array });
+    await saveSafetensors(join(tmp, "patch_head.safetensors"), { [HEAD_W]: await host(this.head.w), [HEAD_B]: await host(this.head.b) });
+    const st = await this.optimizer.getState();
+    const moments: Record<string, TensorToWrite> = {};
+    for (const [n, m] of st.expAvg) moments[`exp_avg.${n}`] = m;
+    for (const [n, m] of st.expAvgSq) moments[`exp_avg_sq.${n}`] = m;
+    await saveSafetensors(join(tmp, "optimizer.safetensors"), moments);
+    await writeFile(join(tmp, "pretrain_state.json"), JSON.stringify({ step: this.step, optimizerStep: st.step, config: this.config }, null, 2));
+    await rm(`${dst}.old`, { recursive: true, force: true });
+    await rename(dst, `${dst}.old`).catch(() => undefined);
+    await rename(tmp, dst);
+    await rm(`${dst}.old`, { recursive: true, force: true });
+  }
+
+  /** Restore the head, the optimizer and the step from `runDir/state/` (the model is loaded from there by the caller). */
+  async restore(runDir: string): Promise<void> {
+    const dir = join(runDir, "state");
+    const saved = JSON.parse(await readFile(join(dir, "pretrain_state.json"), "utf-8")) as { step: number; optimizerStep: number };
+    const read = async (file: string) => {
+      const ck = await SafetensorsCheckpoint.open(join(dir, file));
+      const out = new Map<string, { shape: number[]; data: Float32Array }>();
+      for (const k of ck.keys()) out.set(k, { shape: ck.info(k).shape, data: (await ck.read(k)).data as Float32Array });
+      await ck.close();
+      return out;
+    };
+    const head = await read("patch_head.safetensors");
+    this.head.w.assign(tf.tensor(head.get(HEAD_W)!.data, head.get(HEAD_W)!.shape));
+    this.head.b.assign(tf.tensor(head.get(HEAD_B)!.data, head.get(HEAD_B)!.shape));
+    const mom = await read("optimizer.safetensors");
+    const pick = (prefix: string) => new Map([...mom].filter(([k]) => k.startsWith(prefix)).map(([k, v]) => [k.slice(prefix.length), v]));
+    this.optimizer.setState({ step: saved.optimizerStep, expAvg: pick("exp_avg."), expAvgSq: pick("exp_avg_sq.") });
+    this.step = saved.step;
+  }
+
+  dispose(): void {
+    this.optimizer.dispose();
+    this.head.w.dispose();
+    this.head.b.dispose();
+  }
+}
