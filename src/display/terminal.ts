@@ -2,11 +2,13 @@
  * Progress of any long call (training, evaluation, generation, dataset loading) in a terminal, from the same
  * `ProgressEvent`s (src/events/progress.ts) the notebook view draws. `renderProgressLine` is pure (event in, string
  * out); `TerminalProgress` writes those lines to a stream: rewritten in place with `\r` on a TTY (at most every
- * `intervalMs`), one line per ~10 % otherwise (logs and CI stay short), always the first and the last.
+ * `intervalMs`), one line per ~10 % otherwise (logs and CI stay short; every `logIntervalMs` when the total is
+ * unknown), always the first and the last; `line()`/`logger` print log lines above the bar.
  *
  * @example
  * const bar = new TerminalProgress(process.stderr);
- * await evaluateModel(model, processor, data, { metrics, onProgress: bar.onProgress });
+ * await evaluateModel(model, processor, data, { metrics, onProgress: bar.callback });
+ * bar.line("saved run/checkpoint-100"); // printed above the bar, which is redrawn below it (tqdm.write)
  * renderProgressLine({ task: "load", phase: "update", done: 3, total: 12, unit: "file", elapsedMs: 1500 });
  * // "load 25% |█████               | 3/12 files · 2 files/s · ETA 5s"
  */
@@ -41,18 +43,21 @@ export interface LineSink {
 export interface TerminalProgressOptions extends ProgressLineOptions {
   /** Minimum ms between in-place redraws on a TTY. Default 100. */
   intervalMs?: number;
+  /** Not a TTY and no total known: minimum ms between lines. Default 10 000. */
+  logIntervalMs?: number;
   /** Clock in ms (tests inject one). Default `Date.now`. */
   now?: () => number;
 }
 
-/** Draws a stream of `ProgressEvent`s; pass `onProgress` as any long call's `onProgress` option. */
+/** Draws a stream of `ProgressEvent`s; pass `callback` as any long call's `onProgress` option. */
 export class TerminalProgress {
   /** Lines written (in place or not). */
   lines = 0;
+  /** The in-place line currently shown on a TTY (redrawn under lines printed with `line`). */
+  private current: string | null = null;
   private metrics: Record<string, number> = {};
   private lastDraw = -Infinity;
   private lastDecile = -1;
-  private open = false;
   private readonly now: () => number;
 
   constructor(
@@ -62,8 +67,17 @@ export class TerminalProgress {
     this.now = options.now ?? Date.now;
   }
 
-  /** The callback (bound: safe to pass around). */
-  readonly onProgress: ProgressCallback = (e) => this.draw(e);
+  /** The `onProgress` callback (bound: safe to pass around). */
+  readonly callback: ProgressCallback = (e) => this.draw(e);
+
+  /** For a `logger` option (the Trainer's): its lines go above the bar. */
+  readonly logger = { info: (l: string) => this.line(l), warn: (l: string) => this.line(l) };
+
+  /** Prints a line without breaking the bar: on a TTY the bar is redrawn below it (tqdm's `write`). */
+  line(text: string): void {
+    if (this.out.isTTY && this.current !== null) this.out.write(`\r\x1b[2K${text}\n${this.current}`);
+    else this.out.write(`${text}\n`);
+  }
 
   private draw(e: ProgressEvent): void {
     if (e.phase === "begin") {
@@ -79,12 +93,15 @@ export class TerminalProgress {
       if (!last && e.phase !== "begin" && t - this.lastDraw < (this.options.intervalMs ?? 100)) return;
       this.lastDraw = t;
       this.out.write(`\r\x1b[2K${line}${last ? "\n" : ""}`);
-      this.open = !last;
+      this.current = last ? null : line;
     } else {
-      // One line per ~10 %: the first event, each new decile, the end; unknown totals: the first and the end.
+      // One line per ~10 %: the first event, each new decile, the end; unknown totals: one line per `logIntervalMs`.
+      const t = this.now();
       const decile = e.total ? Math.floor((10 * Math.min(e.done, e.total)) / e.total) : -1;
-      if (!last && e.phase !== "begin" && (decile <= this.lastDecile || !e.total)) return;
+      const due = e.total ? decile > this.lastDecile : t - this.lastDraw >= (this.options.logIntervalMs ?? 10_000);
+      if (!last && e.phase !== "begin" && !due) return;
       this.lastDecile = Math.max(this.lastDecile, decile);
+      this.lastDraw = t;
       this.out.write(`${line}\n`);
     }
     this.lines++;
@@ -92,7 +109,7 @@ export class TerminalProgress {
 
   /** Ends an in-place line left open (a call that never sent `end`). */
   close(): void {
-    if (this.open && this.out.isTTY) this.out.write("\n");
-    this.open = false;
+    if (this.current !== null && this.out.isTTY) this.out.write("\n");
+    this.current = null;
   }
 }

@@ -103,20 +103,40 @@ test("TerminalProgress: in place with \\r on a TTY (throttled, end always), one 
   const c = clock();
   const tty: string[] = [];
   const a = new TerminalProgress({ write: (s: string) => tty.push(s), isTTY: true }, { now: c.now, intervalMs: 100 });
-  a.onProgress(ev("begin", 0, 0));
+  a.callback(ev("begin", 0, 0));
   for (let i = 1; i < 20; i++) {
     c.tick(20);
-    a.onProgress(ev("update", i, c.now()));
+    a.callback(ev("update", i, c.now()));
   }
-  a.onProgress(ev("end", 20, 400));
+  a.callback(ev("end", 20, 400));
   assert.ok(tty.every((s) => s.startsWith("\r\x1b[2K")));
   assert.ok(tty.length >= 4 && tty.length <= 7, `${tty.length} redraws`);
   assert.match(tty.at(-1)!, /20\/20 samples.*done in 0s\n$/);
+  // line(): above the bar while it is open (the bar redrawn below), a plain line once it has ended.
+  const c2: string[] = [];
+  const d = new TerminalProgress({ write: (s: string) => c2.push(s), isTTY: true });
+  d.callback(ev("begin", 0, 0));
+  d.logger.info("saved checkpoint-1");
+  assert.equal(c2.at(-1), `\r\x1b[2Ksaved checkpoint-1\n${renderProgressLine(ev("begin", 0, 0))}`);
+  d.callback(ev("end", 20, 100));
+  d.line("done");
+  assert.equal(c2.at(-1), "done\n");
   const log: string[] = [];
   const b = new TerminalProgress({ write: (s: string) => log.push(s) });
-  b.onProgress(ev("begin", 0, 0));
-  for (let i = 1; i < 100; i++) b.onProgress({ ...ev("update", i, i * 10), total: 100 });
-  b.onProgress({ ...ev("end", 100, 1000), total: 100 });
+  b.callback(ev("begin", 0, 0));
+  for (let i = 1; i < 100; i++) b.callback({ ...ev("update", i, i * 10), total: 100 });
+  b.callback({ ...ev("end", 100, 1000), total: 100 });
   assert.equal(log.length, 11, "begin, 10 %, 20 %, …, 90 %, end");
   assert.ok(log.every((l) => l.endsWith("\n") && !l.includes("\r")));
+  // Unknown total, not a TTY: one line per logIntervalMs (and the first and the last).
+  const c3 = clock();
+  const u: string[] = [];
+  const g = new TerminalProgress({ write: (s: string) => u.push(s) }, { now: c3.now, logIntervalMs: 1000 });
+  g.callback({ task: "generate", phase: "begin", done: 0, unit: "token", elapsedMs: 0 });
+  for (let i = 1; i <= 50; i++) {
+    c3.tick(100);
+    g.callback({ task: "generate", phase: "update", done: i, unit: "token", elapsedMs: c3.now() });
+  }
+  g.callback({ task: "generate", phase: "end", done: 50, unit: "token", elapsedMs: 5000 });
+  assert.equal(u.length, 1 + 5 + 1, "begin, one per second for 5 s, end");
 });
