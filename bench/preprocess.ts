@@ -72,13 +72,13 @@ async function syntheticJpeg(seed: number): Promise<Buffer> {
   return sharp(px, { raw: { width: W, height: H, channels: 3 } }).jpeg({ quality: 90 }).toBuffer();
 }
 
-/** The first Python that imports transformers and PIL, or null. */
-export function findPython(): string | null {
+/** The first Python that imports `modules` (default: what the preprocess peer needs), or null. */
+export function findPython(modules = "transformers, PIL"): string | null {
   const root = repoRoot();
   const candidates = [process.env["PALIGEMMA_PY"], join(root, ".venv", "bin", "python"), join(root, "venv", "bin", "python"), "python3"];
   for (const py of candidates) {
     if (!py) continue;
-    const r = spawnSync(py, ["-c", "import transformers, PIL"], { stdio: "ignore", timeout: 60_000 });
+    const r = spawnSync(py, ["-c", `import ${modules}`], { stdio: "ignore", timeout: 60_000 });
     if (r.status === 0) return py;
   }
   return null;

@@ -11,9 +11,12 @@
  * forward and one fwd+bwd of the largest model run). On the cpu backend `small` is skipped unless asked for with
  * `--only small` (~40× slower than wasm). Each job (model × workload, see jobs.ts) runs in a child process of
  * this script (`--job <id>`, result sent back over IPC). Prints a table (progress goes to stderr) and writes
- * `dist/bench-results/latest-<backend>.json`. Numbers, not asserts.
+ * `dist/bench-results/latest-<backend>.json`. Numbers, not asserts. Where a Python with torch, transformers and peft
+ * is found ($PALIGEMMA_PY, <repo>/.venv, python3), bench/torch_peer.py then measures the same `small` workloads on
+ * the same thread count and a table prints the ratios (bench/torch.ts; `--skip-torch` to leave it out).
  */
-import { benchPreprocess, formatPreprocess, type PreprocessRow } from "./preprocess.js";
+import { benchPreprocess, findPython, formatPreprocess, type PreprocessRow } from "./preprocess.js";
+import { TORCH_MODULES, comparisonTable, ourMeasurements, runTorchPeers } from "./torch.js";
 import { benchTrainingModesIsolated, trainTable } from "./train.js";
 import { fork } from "node:child_process";
 import { mkdir, writeFile } from "node:fs/promises";
@@ -41,6 +44,7 @@ function parseFlags() {
       profile: { type: "boolean", default: false },
       "skip-preprocess": { type: "boolean", default: false },
       "skip-train": { type: "boolean", default: false },
+      "skip-torch": { type: "boolean", default: false },
       job: { type: "string" }, // internal: run one job in this (child) process
     },
   });
@@ -61,6 +65,7 @@ function parseFlags() {
     profile: values.profile!,
     skipPreprocess: values["skip-preprocess"]!,
     skipTrain: values["skip-train"]!,
+    skipTorch: values["skip-torch"]!,
     job: values.job,
   };
 }
@@ -196,6 +201,20 @@ async function main(flags: Flags): Promise<void> {
     console.log("\n" + trainTable(training));
   }
 
+  // PyTorch on the same shapes and threads, in this run (after ours: the two never share the cores).
+  let pytorchSameRun: Awaited<ReturnType<typeof runTorchPeers>> | null = null;
+  if (!flags.skipTorch && rows.some((r) => r.model === "small" && r.m)) {
+    const py = findPython(TORCH_MODULES);
+    if (!py) {
+      console.log(`\nPyTorch peer: not measured: no Python with ${TORCH_MODULES} (set PALIGEMMA_PY=/path/to/python)`);
+    } else {
+      log(`PyTorch peer (${py}), ${info.threads.intraOp} thread(s), one process per mode`);
+      pytorchSameRun = await runTorchPeers(py, { threads: info.threads.intraOp, batch4: flags.batch4, log });
+      const ours = ourMeasurements(rows, derived?.tokensPerSecond, training ?? []);
+      console.log("\n" + comparisonTable(ours, pytorchSameRun));
+    }
+  }
+
   const file = join(resultsDir(), `latest-${info.name}.json`);
   await mkdir(resultsDir(), { recursive: true });
   const json = {
@@ -208,6 +227,7 @@ async function main(flags: Flags): Promise<void> {
     profile: texts,
     preprocess,
     training,
+    pytorchSameRun,
     totalSeconds: total,
   };
   await writeFile(file, JSON.stringify(json, null, 2) + "\n");
@@ -222,7 +242,7 @@ async function child(flags: Flags): Promise<void> {
 }
 
 const USAGE =
-  "usage: node dist/bench/run.js [--backend cpu|wasm|tensorflow] [--only tiny|small] [--iters N] [--batch4] [--profile] [--skip-preprocess] [--skip-train]";
+  "usage: node dist/bench/run.js [--backend cpu|wasm|tensorflow] [--only tiny|small] [--iters N] [--batch4] [--profile] [--skip-preprocess] [--skip-train] [--skip-torch]";
 let flags: Flags;
 try {
   flags = parseFlags();
