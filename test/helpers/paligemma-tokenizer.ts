@@ -6,11 +6,11 @@
  *   id 257024 + i   <segNNN>,  i = 0..127    (added, not special)
  *   id 257152       <image>                  (added, special)
  *
- * As in `google/paligemma*` checkpoints' tokenizer.json, the pieces are model vocabulary entries (PaliGemma's
- * SentencePiece model has 257,152 pieces) and also listed as added tokens, which is what transformers'
- * `PaliGemmaProcessor.__init__` leaves after `add_special_tokens(<image>)` and `add_tokens(EXTRA_TOKENS)`.
- * The ids are checked against transformers by `test/fixtures/tokenizer-256k/gen_tokenizer_256k.py`, which builds
- * the file with this helper (run as a script) and runs PaliGemmaProcessor on it.
+ * Each piece is a model vocabulary entry (PaliGemma's SentencePiece model has 257,152 pieces: Gemma's 256,000, then
+ * the 1,024 + 128 location and segmentation pieces; `<image>` follows) and is listed as an added token, the state
+ * transformers' `PaliGemmaProcessor.__init__` leaves after `add_special_tokens(<image>)` and `add_tokens(EXTRA_TOKENS)`.
+ * `test/fixtures/tokenizer-256k/gen_tokenizer_256k.py` builds the file with this helper (run as a script), wraps it
+ * in transformers' PaliGemmaProcessor and checks those ids and that the processor changes none.
  *
  *     node dist/test/helpers/paligemma-tokenizer.js OUT_DIR     # writes OUT_DIR/tokenizer.json (+ config)
  */
