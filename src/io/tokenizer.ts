@@ -106,8 +106,79 @@ interface AddedTokenJson {
 }
 interface TokenizerJson {
   added_tokens?: AddedTokenJson[];
-  model: { vocab?: Record<string, number> | [string, number][] };
+  model: { type?: string; vocab?: Record<string, number> | [string, number][]; merges?: (string | [string, string])[]; unk_token?: string };
   [key: string]: unknown;
+}
+
+/** The tables of tokenizers.js's BPE model that {@link fillBpeTables} sets (names as in its BPE class). */
+interface BpeModelTables {
+  tokens_to_ids: Map<string, number>;
+  vocab: string[];
+  unk_token_id: number | undefined;
+  unk_token: string | undefined;
+  bpe_ranks: { get(key: string): number | undefined };
+}
+
+/**
+ * Merge ranks keyed by `"left right"` (a string merge as the file has it). tokenizers.js asks with
+ * `JSON.stringify([left, right])`; building its own map that way costs a split and a stringify per merge.
+ */
+class MergeRanks {
+  constructor(private readonly ranks: Map<string, number>) {}
+  get(jsonPair: string): number | undefined {
+    const [left, right] = JSON.parse(jsonPair) as [string, string];
+    return this.ranks.get(`${left} ${right}`);
+  }
+}
+
+/**
+ * Fast loading of a large BPE (Gemma's: 256k pieces, 580k merges). tokenizers.js builds its tables with
+ * `Object.entries` over the vocabulary and a `JSON.stringify` key per merge: 2–3 s of CPU for Gemma, several
+ * times more on a busy machine. When every merge is one `"a b"` string or a pair without spaces (so `"a b"` is
+ * unambiguous, as the Rust library requires of string merges), the model is built empty and filled here with
+ * the same contents: token → id, id → token, the unk id and the ranks. Returns undefined (tokenizers.js builds
+ * them itself) for other models or merges.
+ */
+function splitBpeTables(json: TokenizerJson): { lean: TokenizerJson; fill: (model: BpeModelTables) => void } | undefined {
+  const model = json.model;
+  const vocab = model.vocab;
+  const merges = model.merges;
+  if (model.type !== "BPE" || vocab === undefined || Array.isArray(vocab) || !Array.isArray(merges)) return undefined;
+  const ranks = new Map<string, number>();
+  for (let i = 0; i < merges.length; i++) {
+    const m = merges[i]!;
+    let key: string;
+    if (typeof m === "string") {
+      const sp = m.indexOf(" ");
+      if (sp < 0 || m.indexOf(" ", sp + 1) >= 0) return undefined; // not "a b": leave it to tokenizers.js
+      key = m;
+    } else {
+      if (m.length !== 2 || m[0].includes(" ") || m[1].includes(" ")) return undefined;
+      key = `${m[0]} ${m[1]}`;
+    }
+    ranks.set(key, i); // a repeated merge keeps its last rank, as in tokenizers.js (and the Rust HashMap)
+  }
+  const fill = (bpe: BpeModelTables): void => {
+    const ids = new Map<string, number>();
+    let maxId = -1;
+    for (const token in vocab) {
+      const id = vocab[token]!;
+      ids.set(token, id);
+      if (id > maxId) maxId = id;
+    }
+    const byId = new Array<string>(maxId + 1);
+    for (const [token, id] of ids) byId[id] = token;
+    // tokenizers.js's constructor has already put the added tokens into its (empty) tables: keep them on top.
+    for (const [token, id] of bpe.tokens_to_ids) {
+      ids.set(token, id);
+      byId[id] = token;
+    }
+    bpe.tokens_to_ids = ids;
+    bpe.vocab = byId;
+    bpe.unk_token_id = model.unk_token === undefined ? undefined : ids.get(model.unk_token);
+    bpe.bpe_ranks = new MergeRanks(ranks);
+  };
+  return { lean: { ...json, model: { ...model, vocab: {}, merges: [] } }, fill };
 }
 
 /**
@@ -165,10 +236,12 @@ export class GemmaTokenizer implements TokenDecoder {
       throw new TokenizerError(source, `field "model.vocab": expected an object {piece: id} (BPE) or an array of [piece, score] (Unigram); got ${got}; use the file from the Hugging Face checkpoint`);
     }
     try {
-      json = withPaliGemmaAddedTokens(json as TokenizerJson);
+      const full = withPaliGemmaAddedTokens(json as TokenizerJson);
+      const split = splitBpeTables(full);
       // transformers' GemmaTokenizerFast defaults clean_up_tokenization_spaces to false; tokenizers.js to true.
       const cleanUp = config.clean_up_tokenization_spaces ?? false;
-      this.inner = new TokenizersJs(json as object, { ...config, clean_up_tokenization_spaces: cleanUp });
+      this.inner = new TokenizersJs(split?.lean ?? full, { ...config, clean_up_tokenization_spaces: cleanUp });
+      split?.fill((this.inner as unknown as { model: BpeModelTables }).model);
     } catch (e) {
       throw new TokenizerError(source, `tokenizers.js cannot load it: ${(e as Error).message}`, { cause: e });
     }
@@ -200,9 +273,8 @@ export class GemmaTokenizer implements TokenDecoder {
     };
     this.locIds = run(NUM_LOC_TOKENS, locToken);
     this.segIds = run(NUM_SEG_TOKENS, segToken);
-    let maxId = -1;
-    for (const id of this.inner.get_vocab(true).values()) if (id > maxId) maxId = id;
-    this.vocabSize = maxId + 1;
+    // Highest id + 1 (tokenizers.js's id → token array has that length; get_vocab() would copy 256k entries).
+    this.vocabSize = (this.inner as unknown as { model: { vocab: string[] } }).model.vocab.length;
   }
 
   /**
