@@ -2,7 +2,7 @@
 
 One mode per process (its peak RSS is the process's), one JSON line on stdout:
 
-    python bench/torch_peer.py --config ../shared/bench/small/config.json --mode lora --batch 1 --iters 2 --threads 2
+    python bench/torch_peer.py --config bench/configs/small/config.json --mode lora --batch 1 --iters 2 --threads 2
 
 Modes (inputs as bench/inputs.ts makes them: 256 image tokens | bos | 24 prefix | "\\n" | 38 suffix | eos = 321):
   forward        no-grad forward with loss                       -> seconds per call
