@@ -67,26 +67,28 @@ describe("resident memory stays bounded over long loops (cpu backend)", () => {
     await g.close();
   });
 
-  test("forward: 100 calls within 24 MB", async () => {
+  test("forward: 100 calls within 24 MB", async (t) => {
     const r = await growth(async () => {
       const out = model.forward(inputs);
       await out.logits.data();
       tf.dispose([out.logits, out.loss!]);
     }, 100);
+    t.diagnostic(`RSS growth by quarter: ${r.trace.join(", ")} MB`);
     assert.equal(r.tensors[1], r.tensors[0]);
     assert.ok(r.grew <= 24 * MB, `RSS grew ${(r.grew / MB).toFixed(1)} MB (quarters: ${r.trace.join(", ")} MB)`);
   });
 
-  test("generate: 40 calls within 24 MB", async () => {
+  test("generate: 40 calls within 24 MB", async (t) => {
     const px = tf.slice(inputs.pixelValues!, [0, 0, 0, 0], [1, -1, -1, -1]);
     const prompt = await g.tensor("gen.s0.prompt_ids");
     const r = await growth(async () => void (await model.generate({ pixelValues: px, inputIds: prompt }, { maxNewTokens: 8 })), 40);
     tf.dispose([px, prompt]);
+    t.diagnostic(`RSS growth by quarter: ${r.trace.join(", ")} MB`);
     assert.equal(r.tensors[1], r.tensors[0]);
     assert.ok(r.grew <= 24 * MB, `RSS grew ${(r.grew / MB).toFixed(1)} MB (quarters: ${r.trace.join(", ")} MB)`);
   });
 
-  test("train: 40 Trainer steps within 96 MB", async () => {
+  test("train: 40 Trainer steps within 96 MB", async (tt) => {
     const collator = await GoldenCollator.load();
     const trace: number[] = [];
     let start = 0;
@@ -105,6 +107,7 @@ describe("resident memory stays bounded over long loops (cpu backend)", () => {
     assert.equal(tf.memory().numTensors, before, "no tensor left behind by the run");
     collator.dispose();
     const grew = Math.max(...trace) - start;
+    tt.diagnostic(`RSS growth every 10 steps: ${trace.map((r) => Math.round((r - start) / MB)).join(", ")} MB`);
     assert.equal(trace.length, 4);
     assert.ok(grew <= 96 * MB, `RSS grew ${(grew / MB).toFixed(1)} MB (every 10 steps: ${trace.map((r) => Math.round((r - start) / MB)).join(", ")} MB)`);
   });
