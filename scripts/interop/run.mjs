@@ -7,7 +7,11 @@
  *   2. TS → Python    an adapter trained here for 2 AdamW steps (dropout on) is saved; Python's
  *                     PeftModel.from_pretrained must reproduce our logits and loss.
  *   3. TS → PEFT → TS PEFT saves that adapter again; loading PEFT's file here gives our logits again.
- * Pass: every logits diff ≤ 1e-4, loss diffs ≤ 1e-5. Exit status 1 otherwise.
+ *   4. exported job   `exportTrainingJob` with default TrainingArguments (maxSteps 2) runs as exported (`python
+ *                     train.py`: its JSONL dataset, HF's AutoProcessor, PEFT, HF's Trainer) on a tiny random
+ *                     PaliGemma 2 with the fixture tokenizer, and the adapter it saves loads back here (issue 13.11).
+ * Pass: every logits diff ≤ 1e-4, loss diffs ≤ 1e-5, the job trains 2 steps and its adapter gives a finite loss here.
+ * Exit status 1 otherwise.
  *
  * Python: $PALIGEMMA_INTEROP_PYTHON, else the venv $PALIGEMMA_INTEROP_VENV (default ~/.cache/paligemma-ts/interop-venv),
  * else `python3` if it has the packages, else that venv is created from requirements.txt (PyPI torch: several GB).
@@ -71,6 +75,7 @@ async function main() {
   const python = findPython();
   const tmp = mkdtempSync(join(tmpdir(), "paligemma-interop-"));
   const rows = [];
+  let job = { ok: false, note: "not run" };
   try {
     const base = await PaliGemmaForConditionalGeneration.fromPretrained(GOLDEN, { backend: process.env.PALIGEMMA_BACKEND ?? "cpu" });
     const golden = await SafetensorsFile.open(join(GOLDEN, "outputs.safetensors"));
@@ -136,6 +141,10 @@ async function main() {
     tf.dispose([...Object.values(b), ...Object.values(c)]);
     back.unload();
     base.dispose();
+
+    // 4. an exported job runs as exported
+    job = await exportedJob(python, tmp);
+    log(`exported job: ${job.note}`);
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }
@@ -147,8 +156,90 @@ async function main() {
     ok &&= pass;
     console.log(`${r.direction.padEnd(54)}${r["logits.infer"].toExponential(2).padEnd(23)}${r["logits.train"].toExponential(2).padEnd(23)}${r.loss.toExponential(2).padEnd(11)}${pass ? "ok" : "FAIL"}  ${r.note}`);
   }
-  console.log(`\n${ok ? "PASS" : "FAIL"}: logits within ${LOGITS_TOL}, loss within ${LOSS_TOL}`);
+  console.log(`exported job (exportTrainingJob → python train.py → PeftModel.fromPretrained)  ${job.ok ? "ok" : "FAIL"}  ${job.note}`);
+  ok &&= job.ok;
+  console.log(`\n${ok ? "PASS" : "FAIL"}: logits within ${LOGITS_TOL}, loss within ${LOSS_TOL}, exported job trains and loads back`);
   process.exit(ok ? 0 : 1);
+}
+
+/**
+ * Case 4: a tiny random PaliGemma 2 (the golden shapes, the fixture tokenizer's vocabulary), a two-image JSONL
+ * dataset, `exportTrainingJob` with default TrainingArguments except maxSteps 2, then `python train.py` as a user
+ * would run it, then the adapter it saved (`output/final`) loaded here with a forward pass on our own batch.
+ */
+async function exportedJob(python, tmp) {
+  const { tf } = await import(join(DIST, "tf.js"));
+  const { readFileSync, writeFileSync, mkdirSync, copyFileSync, readdirSync } = await import("node:fs");
+  const { parsePaliGemmaConfig } = await import(join(DIST, "config", "paligemma.js"));
+  const { PaliGemmaForConditionalGeneration } = await import(join(DIST, "model", "paligemma.js"));
+  const { GemmaTokenizer } = await import(join(DIST, "io", "tokenizer.js"));
+  const { PaliGemmaProcessor } = await import(join(DIST, "data", "processor.js"));
+  const { LoraConfig, PeftModel } = await import(join(DIST, "lora", "index.js"));
+  const { TrainingArguments } = await import(join(DIST, "train", "arguments.js"));
+  const { exportTrainingJob } = await import(join(DIST, "train", "export.js"));
+  const sharp = (await import("sharp")).default;
+  const TOK = join(REPO, "test", "fixtures", "tokenizer");
+  const tok = await GemmaTokenizer.fromPretrained(TOK);
+
+  // the model: golden shapes, random weights, the fixture tokenizer's vocabulary and <image> id
+  const modelDir = join(tmp, "job-model");
+  const cfgJson = JSON.parse(readFileSync(join(GOLDEN, "config.json"), "utf-8"));
+  cfgJson.text_config.vocab_size = tok.vocabSize;
+  cfgJson._vocab_size = tok.vocabSize;
+  cfgJson.image_token_index = tok.imageTokenId;
+  const model = await PaliGemmaForConditionalGeneration.fromConfig(parsePaliGemmaConfig(cfgJson), { seed: 3, std: 0.05, backend: process.env.PALIGEMMA_BACKEND ?? "cpu" });
+  await model.savePretrained(modelDir);
+  model.dispose();
+  for (const f of ["tokenizer.json", "tokenizer_config.json"]) copyFileSync(join(TOK, f), join(modelDir, f));
+  const side = cfgJson.vision_config.image_size;
+  const nImage = cfgJson.text_config.num_image_tokens;
+  writeFileSync(join(modelDir, "preprocessor_config.json"), JSON.stringify({
+    do_convert_rgb: null, do_normalize: true, do_rescale: true, do_resize: true, image_mean: [0.5, 0.5, 0.5], image_std: [0.5, 0.5, 0.5],
+    image_processor_type: "SiglipImageProcessor", image_seq_length: nImage, processor_class: "PaliGemmaProcessor", resample: 3,
+    rescale_factor: 1 / 255, size: { height: side, width: side },
+  }, null, 2));
+
+  // the dataset: two images, PaliGemma JSONL
+  const data = join(tmp, "job-data");
+  mkdirSync(data, { recursive: true });
+  const lines = [];
+  for (const [i, colour] of ["#c03030", "#3050c0"].entries()) {
+    await sharp({ create: { width: 40 + 8 * i, height: 32, channels: 3, background: colour } }).png().toFile(join(data, `img${i}.png`));
+    lines.push(JSON.stringify({ image: `img${i}.png`, prefix: "caption en", suffix: i ? "a blue square" : "a red square" }));
+  }
+  writeFileSync(join(data, "annotations.jsonl"), lines.join("\n") + "\n");
+
+  // export with default arguments (only maxSteps and the batch set), then run it as exported
+  const jobDir = join(tmp, "job");
+  await exportTrainingJob(jobDir, {
+    modelId: modelDir, dataset: { train: join(data, "annotations.jsonl") },
+    loraConfig: new LoraConfig({ r: 4, loraAlpha: 8, targetModules: ["q_proj", "v_proj"] }),
+    trainingArguments: new TrainingArguments({ maxSteps: 2, perDeviceTrainBatchSize: 2, learningRate: 1e-3 }),
+  });
+  const exported = JSON.parse(readFileSync(join(jobDir, "job.json"), "utf-8")).training_arguments;
+  const r = spawnSync(python, [join(jobDir, "train.py")], { cwd: jobDir, encoding: "utf-8", timeout: 600_000,
+    env: { ...process.env, HF_HUB_OFFLINE: "1", TRANSFORMERS_OFFLINE: "1", WANDB_DISABLED: "true", CUDA_VISIBLE_DEVICES: "" } });
+  if (r.status !== 0) return { ok: false, note: `python train.py exited ${r.status}: ${(r.stderr || r.stdout).trim().split("\n").slice(-4).join(" | ")}` };
+  const steps = /'train_loss': ([\d.eE+-]+)/.exec(r.stdout + r.stderr);
+  const final = join(jobDir, "output", "final");
+
+  // the adapter back here: a forward pass with our processor on the same data
+  const base = await PaliGemmaForConditionalGeneration.fromPretrained(modelDir, { backend: process.env.PALIGEMMA_BACKEND ?? "cpu" });
+  const peft = await PeftModel.fromPretrained(base, final);
+  const processor = await PaliGemmaProcessor.fromPretrained(modelDir);
+  const batch = await processor.call({ images: [join(data, "img0.png"), join(data, "img1.png")], prefixes: ["caption en", "caption en"], suffixes: ["a red square", "a blue square"] });
+  peft.eval();
+  const out = peft.forward(batch);
+  const loss = (await out.loss.data())[0];
+  let maxB = 0;
+  for (const [, l] of peft.loraLayers()) maxB = Math.max(maxB, tf.tidy(() => tf.max(tf.abs(l.loraB)).dataSync()[0]));
+  tf.dispose([out.logits, out.loss, ...Object.values(batch)]);
+  const modules = peft.loraLayers().size;
+  peft.unload();
+  base.dispose();
+  const ok = Number.isFinite(loss) && maxB > 0 && exported.remove_unused_columns === false;
+  return { ok, note: `remove_unused_columns ${exported.remove_unused_columns}; HF train_loss ${steps?.[1] ?? "?"} over 2 steps; ` +
+    `saved ${readdirSync(final).join(", ")}; loaded here: ${modules} LoRA modules, max |B| ${maxB.toExponential(2)}, loss ${loss.toFixed(4)}` };
 }
 
 main().catch((e) => {

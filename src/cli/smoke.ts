@@ -5,7 +5,8 @@
  * greedy and beam generation. With the golden fixtures present (test/fixtures/golden/paligemma2-tiny) it also checks
  * logits against Hugging Face transformers.
  */
-import { mkdtemp, rm, writeFile, access } from "node:fs/promises";
+import { mkdtemp, rm, access } from "node:fs/promises";
+import { writeFileAtomic } from "../util/atomic-write.js";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { tf } from "../tf.js";
@@ -66,7 +67,7 @@ export async function smoke(opts: { backend?: BackendName; golden?: string }): P
     const tensors: Record<string, TensorToWrite> = {};
     for (const [name, t] of await seed.stateDict()) tensors[name] = { dtype: "BF16", shape: t.shape, data: t.data };
     seed.dispose();
-    await writeFile(join(dir, "config.json"), JSON.stringify(configToHfJson(cfg), null, 2));
+    await writeFileAtomic(join(dir, "config.json"), JSON.stringify(configToHfJson(cfg), null, 2));
     const saved = await saveShardedSafetensors(dir, tensors, { maxShardBytes: 200_000 });
     log(`wrote a random PaliGemma 2 checkpoint: ${saved.files.length} BF16 shards + index (${(saved.totalSize / 1e6).toFixed(2)} MB)`);
 

@@ -14,6 +14,8 @@
  * optimizer step uses  g = Σᵢ ∇ meanLossᵢ / GA  (the mean of micro-batch means; it equals the large-batch gradient
  * when the micro-batches hold equally many label tokens). An epoch's last, shorter accumulation is still ÷ GA (HF).
  */
+import { stat } from "node:fs/promises";
+import { basename } from "node:path";
 import { tf } from "../tf.js";
 import type { Collator, Example, ExampleDataset, ModelBatch } from "../data/types.js";
 import type { TrainableModel } from "../model/trainable.js";
@@ -23,8 +25,6 @@ import { GradAccumulator } from "./grads.js";
 import { learningRateAt, type ScheduleSpec } from "./schedule.js";
 import { Rng, epochOrder, microBatches } from "./data-order.js";
 import { EventBus, type EventChannel, type TrainerCallback, type TrainerControl, type TrainerEvent, type TrainOutputMetrics } from "./events.js";
-import { stat } from "node:fs/promises";
-import { basename } from "node:path";
 import { checkpointDir, checkpointStep, lastCheckpoint, removePartialCheckpoints, rotateCheckpoints, writeCheckpointAtomically } from "./checkpoint.js";
 import { describeHealth, maxAbsWeight, measureHealth, type CheckpointHealth } from "./health.js";
 import { loadTrainingState, restoreModelWeights, saveModelWeights, saveTrainingState, type TrainerStateData } from "./state.js";

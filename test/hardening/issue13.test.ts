@@ -108,6 +108,17 @@ const rows: Row[] = [
     const ds = await loadJsonlDataset(join(d, "x.jsonl"), { onWarning: () => undefined });
     assert.equal(ds.length, 1, "the linked images are never loaded");
   } },
+  { point: 2, name: "a converter refuses a source image that is a symlink to outside its image folder", run: async () => {
+    const outside = await fresh();
+    await writeImage(join(outside, "secret.jpg"), 16, 16, "jpeg");
+    const src = await fresh();
+    await symlink(join(outside, "secret.jpg"), join(src, "a.jpg"));
+    const coco = { images: [{ id: 1, file_name: "a.jpg", width: 16, height: 16 }], categories: [{ id: 1, name: "cat" }], annotations: [] };
+    await writeFile(join(src, "_annotations.coco.json"), JSON.stringify(coco));
+    const out = join(await fresh(), "out");
+    await assert.rejects(convertCocoFile(join(src, "_annotations.coco.json"), out), /image "a\.jpg": resolves to .*secret\.jpg, outside the image folder/);
+    assert.deepEqual(await readdir(out).catch(() => []), []);
+  } },
   // 3. Escape through the shard index
   { point: 3, name: "a shard name ../../outside.safetensors in the index is refused, naming the entry", run: async () => {
     const top = await fresh();

@@ -208,7 +208,7 @@ export async function convertCocoFile(file: string, outDir: string, options: Coc
   const coco = await readCocoFile(file);
   const result = await cocoToPaliGemma(coco, { sourceName: file, ...options });
   const imageDir = options.imageDir ?? dirname(file);
-  await writeSplit(outDir, result.lines, (name) => join(imageDir, name), file);
+  await writeSplit(outDir, result.lines, (name) => join(imageDir, name), file, imageDir);
   return result;
 }
 

@@ -5,8 +5,8 @@
  * @example
  * await writeSplit("out/train", lines, (name) => join(srcDir, name));
  */
-import { copyFile, link, rm, stat, unlink } from "node:fs/promises";
-import { ensureDir } from "../../util/atomic-write.js";
+import { link, readFile, rm, stat, unlink } from "node:fs/promises";
+import { ensureDir, writeFileAtomic } from "../../util/atomic-write.js";
 import { dirname, join, resolve } from "node:path";
 import { writeJsonl, type JsonlExample } from "../jsonl.js";
 import { resolveInside } from "../../util/paths.js";
@@ -45,18 +45,21 @@ async function placeImage(src: string, dest: string): Promise<boolean> {
   try {
     await link(src, dest);
   } catch {
-    await copyFile(src, dest);
+    await writeFileAtomic(dest, await readFile(src)); // a copy never appears half-written
   }
   return true;
 }
 
 /**
  * Writes `outDir/annotations.jsonl` and puts every referenced image at `outDir/<image>` (hard link or copy).
- * `source(image)` gives the input path of an image. All or nothing: every name and source is checked before
+ * `source(image)` gives the input path of an image; with `sourceRoot`, its real path (symlinks followed) must stay
+ * inside that folder (util/paths.ts). All or nothing: every name and source is checked before
  * anything is written (a `ConversionError` for a missing image or a name that would land outside `outDir`), the
  * JSONL goes through util/atomic-write.ts, and if anything fails the images placed so far are removed again.
  */
-export async function writeSplit(outDir: string, lines: readonly JsonlExample[], source: (image: string) => string, inputName: string): Promise<void> {
+export async function writeSplit(
+  outDir: string, lines: readonly JsonlExample[], source: (image: string) => string, inputName: string, sourceRoot?: string,
+): Promise<void> {
   const plan: [string, string][] = [];
   const done = new Set<string>();
   for (const l of lines) {
@@ -65,6 +68,10 @@ export async function writeSplit(outDir: string, lines: readonly JsonlExample[],
     const dest = join(outDir, l.image);
     if (!(await resolveInside(outDir, l.image)).inside) throw new ConversionError(inputName, `image "${l.image}"`, "the file name leaves the output folder; use names without '..'");
     const src = source(l.image);
+    if (sourceRoot !== undefined) {
+      const where = await resolveInside(sourceRoot, src);
+      if (!where.inside) throw new ConversionError(inputName, `image "${l.image}"`, `resolves to ${where.real}, outside the image folder ${where.root} (through '..' or a symlink); keep images inside it`);
+    }
     const ok = await stat(src).then((s) => s.isFile(), () => false);
     if (!ok) throw new ConversionError(inputName, `image "${l.image}"`, `not found at ${src}; pass the folder holding the images`);
     plan.push([src, dest]);

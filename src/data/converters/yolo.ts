@@ -164,13 +164,13 @@ export async function convertYoloDataset(root: string, outDir: string, options: 
   for (const split of ["train", "valid", "test"]) {
     if (!(await exists(join(root, split, "images"), true))) continue;
     const r = yoloToPaliGemma(await readYoloSplit(join(root, split)), classes, options);
-    await writeSplit(join(outDir, split), r.lines, (name) => join(root, split, "images", name), join(root, split));
+    await writeSplit(join(outDir, split), r.lines, (name) => join(root, split, "images", name), join(root, split), join(root, split, "images"));
     results[split] = r;
   }
   if (Object.keys(results).length === 0) {
     if (!(await exists(join(root, "images"), true))) throw new ConversionError(root, "(folder)", "no images/ folder and no train/, valid/, test/ with images/; expected a YOLO export");
     const r = yoloToPaliGemma(await readYoloSplit(root), classes, options);
-    await writeSplit(outDir, r.lines, (name) => join(root, "images", name), root);
+    await writeSplit(outDir, r.lines, (name) => join(root, "images", name), root, join(root, "images"));
     results.all = r;
   }
   return results;
