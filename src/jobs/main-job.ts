@@ -34,12 +34,12 @@ import { suffixLengths } from "./generation-length.js";
  */
 export const MAIN_JOB_TRAINING: Readonly<Record<string, TrainingArgumentsInit>> = {
   json: {
-    maxSteps: 60, perDeviceTrainBatchSize: 1, gradientAccumulationSteps: 2, perDeviceEvalBatchSize: 2, learningRate: 2e-3, lrSchedulerType: "linear", warmupSteps: 5,
+    maxSteps: 60, perDeviceTrainBatchSize: 1, gradientAccumulationSteps: 2, perDeviceEvalBatchSize: 2, learningRate: 2e-3, lrSchedulerType: "linear", warmupRatio: 0.1,
     weightDecay: 0, loggingSteps: 5, evalStrategy: "steps", evalSteps: 20, saveStrategy: "steps", saveSteps: 20, saveTotalLimit: 1,
     evalImageGap: true, seed: 42,
   },
   detection: {
-    maxSteps: 60, perDeviceTrainBatchSize: 1, gradientAccumulationSteps: 2, perDeviceEvalBatchSize: 2, learningRate: 2e-3, lrSchedulerType: "linear", warmupSteps: 5,
+    maxSteps: 60, perDeviceTrainBatchSize: 1, gradientAccumulationSteps: 2, perDeviceEvalBatchSize: 2, learningRate: 2e-3, lrSchedulerType: "linear", warmupRatio: 0.1,
     weightDecay: 0, loggingSteps: 5, evalStrategy: "steps", evalSteps: 20, saveStrategy: "steps", saveSteps: 20, saveTotalLimit: 1,
     evalImageGap: true, seed: 42,
   },
