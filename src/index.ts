@@ -63,3 +63,4 @@ export { evaluateModel, type EvaluationReport, type ReportRow } from "./generate
 export * from "./lora/index.js";
 export * from "./quant/index.js";
 export * from "./train/index.js";
+export * from "./jobs/index.js";

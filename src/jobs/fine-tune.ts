@@ -107,7 +107,9 @@ export async function fineTune(o: FineTuneOptions): Promise<FineTuneResult> {
     model, processor, args, trainDataset: splits.train, evalDataset: args.evalStrategy === "no" ? undefined : splits.valid,
     callbacks: o.callbacks, onProgress: o.onProgress, logger: { info: (l) => sink.info(l), warn: (l) => (warnings.push(l), sink.warn(l)) },
   });
-  const output = await trainer.train({ resumeFromCheckpoint: o.resume ?? false });
+  const output = await trainer.train({ resumeFromCheckpoint: o.resume ?? false }).catch((e: Error) => {
+    throw wasmHeapHint(e, args.perDeviceTrainBatchSize);
+  });
   await saveTrained(model, strategy, out);
   const report: JobReport = {
     version: 1, task: run.task, createdAt: run.createdAt, wallSeconds: output.metrics.trainRuntime,
@@ -118,4 +120,12 @@ export async function fineTune(o: FineTuneOptions): Promise<FineTuneResult> {
   };
   await writeJobReport(out, report);
   return { run, model, processor, trainer, splits, output, report };
+}
+
+/** WASM's heap is 4 GB: when a step overflows it, the runtime's message says nothing useful; say what to change. */
+function wasmHeapHint(e: Error, batchSize: number): Error {
+  if (!/null function or function signature mismatch|memory access out of bounds|Out of memory|Aborted\(/i.test(e.message ?? "")) return e;
+  return new Error(`${e.message} — most likely the WASM backend's 4 GB heap overflowed during a training step (micro-batch ` +
+    `${batchSize}); use a smaller perDeviceTrainBatchSize with gradientAccumulationSteps (--per-device-train-batch-size 1 ` +
+    `--gradient-accumulation-steps ${batchSize}), or the native backend (npm run setup:native)`, { cause: e });
 }

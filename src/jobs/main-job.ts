@@ -28,15 +28,18 @@ import { evaluateSplit } from "./evaluate-run.js";
 import { predictionRows, writeJobReport, type JobReport } from "./report.js";
 import { suffixLengths } from "./generation-length.js";
 
-/** Training settings per task, sized for ≤ 10 minutes on 2 CPU cores (WASM) with the nano model. */
+/**
+ * Training settings per task, sized for 2 CPU cores (WASM) with the nano model. Micro-batches of 1 (× 2 accumulated):
+ * a manifest is ~800 tokens with the image, and a micro-batch of 4 overflows WASM's 4 GB heap (2: ~3.4 GB resident).
+ */
 export const MAIN_JOB_TRAINING: Readonly<Record<string, TrainingArgumentsInit>> = {
   json: {
-    maxSteps: 60, perDeviceTrainBatchSize: 4, perDeviceEvalBatchSize: 5, learningRate: 2e-3, lrSchedulerType: "linear", warmupRatio: 0.1,
+    maxSteps: 60, perDeviceTrainBatchSize: 1, gradientAccumulationSteps: 2, perDeviceEvalBatchSize: 2, learningRate: 2e-3, lrSchedulerType: "linear", warmupRatio: 0.1,
     weightDecay: 0, loggingSteps: 5, evalStrategy: "steps", evalSteps: 20, saveStrategy: "steps", saveSteps: 20, saveTotalLimit: 1,
     evalImageGap: true, seed: 42,
   },
   detection: {
-    maxSteps: 60, perDeviceTrainBatchSize: 4, perDeviceEvalBatchSize: 5, learningRate: 2e-3, lrSchedulerType: "linear", warmupRatio: 0.1,
+    maxSteps: 60, perDeviceTrainBatchSize: 1, gradientAccumulationSteps: 2, perDeviceEvalBatchSize: 2, learningRate: 2e-3, lrSchedulerType: "linear", warmupRatio: 0.1,
     weightDecay: 0, loggingSteps: 5, evalStrategy: "steps", evalSteps: 20, saveStrategy: "steps", saveSteps: 20, saveTotalLimit: 1,
     evalImageGap: true, seed: 42,
   },
