@@ -89,8 +89,8 @@ export class NanoPretrainer {
   ) {
     const D = model.config.textConfig.hiddenSize;
     this.head = {
-      w: tf.variable(tf.randomNormal([D, PATCH_CLASSES], 0, 0.02, "float32", config.seed + 7), true, HEAD_W),
-      b: tf.variable(tf.zeros([PATCH_CLASSES]), true, HEAD_B),
+      w: tf.variable(tf.randomNormal([D, PATCH_CLASSES], 0, 0.02, "float32", config.seed + 7), true),
+      b: tf.variable(tf.zeros([PATCH_CLASSES]), true),
     };
     this.optimizer = new AdamW(this.parameters(), { weightDecay: config.weightDecay });
   }
@@ -139,10 +139,15 @@ export class NanoPretrainer {
     };
   }
 
-  /** Scalars: total, decoder and per-patch loss, and the patch accuracy on non-background patches. */
-  private losses(b: Batch, pixels: tf.Tensor = b.pixels) {
+  /**
+   * Scalars: total, decoder and per-patch loss, and the patch accuracy on non-background patches. The model keeps
+   * (tf.keep) the hidden states it returns, so they escape tidy: they are pushed to `kept` for the caller to free
+   * once the backward pass no longer needs them.
+   */
+  private losses(b: Batch, kept: tf.Tensor[], pixels: tf.Tensor = b.pixels) {
     const out = this.model.forward({ pixelValues: pixels, inputIds: b.inputIds, attentionMask: b.attentionMask,
       tokenTypeIds: b.tokenTypeIds, labels: b.labels }, { outputHiddenStates: true });
+    kept.push(...(out.hiddenStates ?? []), ...(out.visionHiddenStates ?? []));
     const feats = out.imageFeatures!; // [B,N,D]
     const [B, N, D] = feats.shape as number[];
     const logits = tf.add(tf.matMul(tf.reshape(feats, [B * N, D]), this.head.w), this.head.b); // [B·N,C]
@@ -165,8 +170,9 @@ export class NanoPretrainer {
     const b = this.batch(await this.samples(this.step, level));
     const params = this.parameters();
     let aux: tf.Scalar[] = [];
+    const kept: tf.Tensor[] = [];
     const { value, grads } = tf.variableGrads(() => {
-      const l = this.losses(b);
+      const l = this.losses(b, kept);
       aux = [tf.keep(l.textLoss), tf.keep(l.patchLoss), tf.keep(l.patchAccuracy)] as tf.Scalar[];
       return l.loss as tf.Scalar;
     }, [...params.values()]);
@@ -177,7 +183,7 @@ export class NanoPretrainer {
     const lr = this.learningRate();
     this.optimizer.step(clipped, lr);
     const [loss, textLoss, patchLoss, patchAccuracy] = [value, ...aux].map((t) => t.dataSync()[0]!);
-    tf.dispose([value, ...aux, ...clipped.values(), ...Object.values(b).filter((t) => t instanceof tf.Tensor)]);
+    tf.dispose([value, ...aux, ...kept, ...clipped.values(), ...Object.values(b).filter((t) => t instanceof tf.Tensor)]);
     this.step++;
     return { step: this.step, loss: loss!, textLoss: textLoss!, patchLoss: patchLoss!, patchAccuracy: patchAccuracy!,
       gradNorm, level, learningRate: lr, secondsPerStep: (Date.now() - t0) / 1000 };
@@ -192,12 +198,13 @@ export class NanoPretrainer {
     this.heldOut = await Promise.all(Array.from({ length: rows }, (_, i) =>
       pretrainSample({ seed: this.config.seed + 1000003, index: i, level, mixture: this.config.mixture })));
     const b = this.batch(this.heldOut);
+    const kept: tf.Tensor[] = [];
     const [t, s] = tf.tidy(() => {
       const rolled = tf.concat([tf.slice(b.pixels, [1, 0, 0, 0]), tf.slice(b.pixels, [0, 0, 0, 0], [1, -1, -1, -1])]);
-      return [this.losses(b).textLoss, this.losses(b, rolled).textLoss];
+      return [this.losses(b, kept).textLoss, this.losses(b, kept, rolled).textLoss];
     });
     const out = { trueLoss: t!.dataSync()[0]!, shuffledLoss: s!.dataSync()[0]! };
-    tf.dispose([t!, s!, ...Object.values(b).filter((x) => x instanceof tf.Tensor)]);
+    tf.dispose([t!, s!, ...kept, ...Object.values(b).filter((x) => x instanceof tf.Tensor)]);
     return out;
   }
 
