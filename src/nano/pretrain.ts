@@ -8,7 +8,7 @@
  *    carry what is where from step one (the role a pretrained SigLIP plays in PaliGemma);
  * 3. a curriculum from one large line of glyphs to blocks of small text.
  *
- *     loss = CE(decoder, suffix) + auxWeight · CE(patch head, patch labels)   (background patches weigh 0.2)
+ *     loss = CE(decoder, suffix) + auxWeight · ½ (CE over labelled patches + CE over background patches)
  *
  * The health signal, logged every `gapEvery` steps on a fixed held-out batch: the decoder's loss with each row's
  * own image against the loss with the images rolled by one row (`shuffledLoss − trueLoss`; ≈ 0 means the model
@@ -154,8 +154,11 @@ export class NanoPretrainer {
     const target = tf.reshape(b.patchLabels, [B * N]);
     const nll = tf.neg(tf.sum(tf.mul(tf.logSoftmax(logits), tf.oneHot(target, PATCH_CLASSES)), -1)); // [B·N]
     const fg = tf.cast(tf.greater(target, 0), "float32");
-    const weight = tf.add(tf.mul(fg, 0.8), 0.2);
-    const patchLoss = tf.div(tf.sum(tf.mul(nll, weight)), tf.sum(weight));
+    const bg = tf.sub(1, fg);
+    // balanced: mean over labelled patches + mean over background (a few glyphs among ~190 empty patches would
+    // otherwise teach "everything is background" first)
+    const meanOver = (w: tf.Tensor) => tf.div(tf.sum(tf.mul(nll, w)), tf.maximum(tf.sum(w), 1));
+    const patchLoss = tf.mul(tf.add(meanOver(fg), meanOver(bg)), 0.5);
     const hit = tf.mul(tf.cast(tf.equal(tf.argMax(logits, -1), target), "float32"), fg);
     const patchAccuracy = tf.div(tf.sum(hit), tf.maximum(tf.sum(fg), 1));
     const textLoss = out.loss!;
