@@ -75,6 +75,12 @@ interface Batch {
 
 const HEAD_W = "patch_head.weight";
 const HEAD_B = "patch_head.bias";
+/**
+ * The head computes (x·W + b)·10 with W initialised 10× smaller: Adam moves each weight by ~lr per step, so this
+ * gives the head a 10× learning rate (a probe must move its logits by several units within a few hundred steps)
+ * without a second optimizer.
+ */
+const HEAD_MULTIPLIER = 10;
 
 export class NanoPretrainer {
   step = 0;
@@ -89,7 +95,7 @@ export class NanoPretrainer {
   ) {
     const D = model.config.textConfig.hiddenSize;
     this.head = {
-      w: tf.variable(tf.randomNormal([D, PATCH_CLASSES], 0, 0.02, "float32", config.seed + 7), true),
+      w: tf.variable(tf.randomNormal([D, PATCH_CLASSES], 0, 0.02 / HEAD_MULTIPLIER, "float32", config.seed + 7), true),
       b: tf.variable(tf.zeros([PATCH_CLASSES]), true),
     };
     this.optimizer = new AdamW(this.parameters(), { weightDecay: config.weightDecay });
@@ -150,7 +156,10 @@ export class NanoPretrainer {
     kept.push(...(out.hiddenStates ?? []), ...(out.visionHiddenStates ?? []));
     const feats = out.imageFeatures!; // [B,N,D]
     const [B, N, D] = feats.shape as number[];
-    const logits = tf.add(tf.matMul(tf.reshape(feats, [B * N, D]), this.head.w), this.head.b); // [B·N,C]
+    // the head reads the projector's output (features × √D: the model divides by √D for the decoder's embedding
+    // scale), so its input is O(1) and it learns at Adam's step size from the start
+    const x = tf.mul(tf.reshape(feats, [B * N, D]), Math.sqrt(D));
+    const logits = tf.mul(tf.add(tf.matMul(x, this.head.w), this.head.b), HEAD_MULTIPLIER); // [B·N,C]
     const target = tf.reshape(b.patchLabels, [B * N]);
     const nll = tf.neg(tf.sum(tf.mul(tf.logSoftmax(logits), tf.oneHot(target, PATCH_CLASSES)), -1)); // [B·N]
     const fg = tf.cast(tf.greater(target, 0), "float32");
