@@ -3,6 +3,7 @@
  * in the nano model card.
  *
  *   node dist/scripts/nano/evaluate.js [MODEL_DIR=models/paligemma2-nano-pt-224] [--samples 30] [--json OUT.json]
+ *     [--processor DIR]   (tokenizer + preprocessor; default MODEL_DIR, e.g. models/… for a run's state/)
  */
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -18,9 +19,10 @@ const opt = (name: string): string | undefined => {
 };
 const samples = Number(opt("samples") ?? 30);
 const jsonOut = opt("json");
+const processorDir = opt("processor");
 const dir = argv[0] ?? join("models", NANO_NAME);
 const model = await PaliGemmaForConditionalGeneration.fromPretrained(dir);
-const processor = await PaliGemmaProcessor.fromPretrained(dir);
+const processor = await PaliGemmaProcessor.fromPretrained(processorDir ?? dir);
 const t0 = Date.now();
 const s = await zeroShotScores(model, processor, { samples });
 for (const o of s.ocr) {

@@ -4,6 +4,11 @@
  *   node dist/scripts/nano/pretrain.js [--run runs/nano-pretrain] [--minutes 60] [--steps 100000]
  *     [--from models/paligemma2-nano-pt-224] [--export models/paligemma2-nano-pt-224]
  *     [--batch 8] [--lr 1e-3] [--curriculum 3000] [--aux 1] [--gap-every 25] [--save-every 50] [--seed 0]
+ *     [--start-step N]   (a new run only: count steps from N, i.e. curriculum level N/curriculum, warmup done)
+ *
+ * Continue from the committed weights (a new run: fresh AdamW moments and patch head, other data by seed):
+ *   node dist/scripts/nano/pretrain.js --run runs/nano-pretrain-2 --seed 1 --start-step 800 --curriculum 2000 \
+ *     --minutes 120 --export models/paligemma2-nano-pt-224
  *
  * A run directory that already has `state/` is resumed from it (model, patch head, AdamW moments, step: the
  * batches are a function of (seed, step), so the continuation is the same run); otherwise training starts from
@@ -48,6 +53,7 @@ const model = await PaliGemmaForConditionalGeneration.fromPretrained(resuming ? 
 const processor = await PaliGemmaProcessor.fromPretrained(from);
 const trainer = new NanoPretrainer(model, processor, config);
 if (resuming) await trainer.restore(runDir);
+else trainer.step = num("start-step", 0);
 await mkdir(runDir, { recursive: true });
 console.log(`backend ${backendInfo()?.name}; ${resuming ? `resuming ${runDir} at step ${trainer.step}` : `starting from ${from}`}; ` +
   `config ${JSON.stringify(config)}`);

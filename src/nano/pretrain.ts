@@ -8,7 +8,7 @@
  *    carry what is where from step one (the role a pretrained SigLIP plays in PaliGemma);
  * 3. a curriculum from one large line of glyphs to blocks of small text.
  *
- *     loss = CE(decoder, suffix) + auxWeight · CE(patch head, patch labels)   (background patches weigh 0.2)
+ *     loss = CE(decoder, suffix) + auxWeight · ½ (CE over labelled patches + CE over background patches)
  *
  * The health signal, logged every `gapEvery` steps on a fixed held-out batch: the decoder's loss with each row's
  * own image against the loss with the images rolled by one row (`shuffledLoss − trueLoss`; ≈ 0 means the model
@@ -75,6 +75,12 @@ interface Batch {
 
 const HEAD_W = "patch_head.weight";
 const HEAD_B = "patch_head.bias";
+/**
+ * The head computes (x·W + b)·10 with W initialised 10× smaller: Adam moves each weight by ~lr per step, so this
+ * gives the head a 10× learning rate (a probe must move its logits by several units within a few hundred steps)
+ * without a second optimizer.
+ */
+const HEAD_MULTIPLIER = 10;
 
 export class NanoPretrainer {
   step = 0;
@@ -89,8 +95,8 @@ export class NanoPretrainer {
   ) {
     const D = model.config.textConfig.hiddenSize;
     this.head = {
-      w: tf.variable(tf.randomNormal([D, PATCH_CLASSES], 0, 0.02, "float32", config.seed + 7), true, HEAD_W),
-      b: tf.variable(tf.zeros([PATCH_CLASSES]), true, HEAD_B),
+      w: tf.variable(tf.randomNormal([D, PATCH_CLASSES], 0, 0.02 / HEAD_MULTIPLIER, "float32", config.seed + 7), true),
+      b: tf.variable(tf.zeros([PATCH_CLASSES]), true),
     };
     this.optimizer = new AdamW(this.parameters(), { weightDecay: config.weightDecay });
   }
@@ -139,18 +145,29 @@ export class NanoPretrainer {
     };
   }
 
-  /** Scalars: total, decoder and per-patch loss, and the patch accuracy on non-background patches. */
-  private losses(b: Batch, pixels: tf.Tensor = b.pixels) {
+  /**
+   * Scalars: total, decoder and per-patch loss, and the patch accuracy on non-background patches. The model keeps
+   * (tf.keep) the hidden states it returns, so they escape tidy: they are pushed to `kept` for the caller to free
+   * once the backward pass no longer needs them.
+   */
+  private losses(b: Batch, kept: tf.Tensor[], pixels: tf.Tensor = b.pixels) {
     const out = this.model.forward({ pixelValues: pixels, inputIds: b.inputIds, attentionMask: b.attentionMask,
       tokenTypeIds: b.tokenTypeIds, labels: b.labels }, { outputHiddenStates: true });
+    kept.push(...(out.hiddenStates ?? []), ...(out.visionHiddenStates ?? []));
     const feats = out.imageFeatures!; // [B,N,D]
     const [B, N, D] = feats.shape as number[];
-    const logits = tf.add(tf.matMul(tf.reshape(feats, [B * N, D]), this.head.w), this.head.b); // [B·N,C]
+    // the head reads the projector's output (features × √D: the model divides by √D for the decoder's embedding
+    // scale), so its input is O(1) and it learns at Adam's step size from the start
+    const x = tf.mul(tf.reshape(feats, [B * N, D]), Math.sqrt(D));
+    const logits = tf.mul(tf.add(tf.matMul(x, this.head.w), this.head.b), HEAD_MULTIPLIER); // [B·N,C]
     const target = tf.reshape(b.patchLabels, [B * N]);
     const nll = tf.neg(tf.sum(tf.mul(tf.logSoftmax(logits), tf.oneHot(target, PATCH_CLASSES)), -1)); // [B·N]
     const fg = tf.cast(tf.greater(target, 0), "float32");
-    const weight = tf.add(tf.mul(fg, 0.8), 0.2);
-    const patchLoss = tf.div(tf.sum(tf.mul(nll, weight)), tf.sum(weight));
+    const bg = tf.sub(1, fg);
+    // balanced: mean over labelled patches + mean over background (a few glyphs among ~190 empty patches would
+    // otherwise teach "everything is background" first)
+    const meanOver = (w: tf.Tensor) => tf.div(tf.sum(tf.mul(nll, w)), tf.maximum(tf.sum(w), 1));
+    const patchLoss = tf.mul(tf.add(meanOver(fg), meanOver(bg)), 0.5);
     const hit = tf.mul(tf.cast(tf.equal(tf.argMax(logits, -1), target), "float32"), fg);
     const patchAccuracy = tf.div(tf.sum(hit), tf.maximum(tf.sum(fg), 1));
     const textLoss = out.loss!;
@@ -165,8 +182,9 @@ export class NanoPretrainer {
     const b = this.batch(await this.samples(this.step, level));
     const params = this.parameters();
     let aux: tf.Scalar[] = [];
+    const kept: tf.Tensor[] = [];
     const { value, grads } = tf.variableGrads(() => {
-      const l = this.losses(b);
+      const l = this.losses(b, kept);
       aux = [tf.keep(l.textLoss), tf.keep(l.patchLoss), tf.keep(l.patchAccuracy)] as tf.Scalar[];
       return l.loss as tf.Scalar;
     }, [...params.values()]);
@@ -177,7 +195,7 @@ export class NanoPretrainer {
     const lr = this.learningRate();
     this.optimizer.step(clipped, lr);
     const [loss, textLoss, patchLoss, patchAccuracy] = [value, ...aux].map((t) => t.dataSync()[0]!);
-    tf.dispose([value, ...aux, ...clipped.values(), ...Object.values(b).filter((t) => t instanceof tf.Tensor)]);
+    tf.dispose([value, ...aux, ...kept, ...clipped.values(), ...Object.values(b).filter((t) => t instanceof tf.Tensor)]);
     this.step++;
     return { step: this.step, loss: loss!, textLoss: textLoss!, patchLoss: patchLoss!, patchAccuracy: patchAccuracy!,
       gradNorm, level, learningRate: lr, secondsPerStep: (Date.now() - t0) / 1000 };
@@ -192,12 +210,13 @@ export class NanoPretrainer {
     this.heldOut = await Promise.all(Array.from({ length: rows }, (_, i) =>
       pretrainSample({ seed: this.config.seed + 1000003, index: i, level, mixture: this.config.mixture })));
     const b = this.batch(this.heldOut);
+    const kept: tf.Tensor[] = [];
     const [t, s] = tf.tidy(() => {
       const rolled = tf.concat([tf.slice(b.pixels, [1, 0, 0, 0]), tf.slice(b.pixels, [0, 0, 0, 0], [1, -1, -1, -1])]);
-      return [this.losses(b).textLoss, this.losses(b, rolled).textLoss];
+      return [this.losses(b, kept).textLoss, this.losses(b, kept, rolled).textLoss];
     });
     const out = { trueLoss: t!.dataSync()[0]!, shuffledLoss: s!.dataSync()[0]! };
-    tf.dispose([t!, s!, ...Object.values(b).filter((x) => x instanceof tf.Tensor)]);
+    tf.dispose([t!, s!, ...kept, ...Object.values(b).filter((x) => x instanceof tf.Tensor)]);
     return out;
   }
 
