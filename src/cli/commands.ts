@@ -10,7 +10,7 @@ import { writeFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { UsageError, parseFlags, trainingFlagSpecs, loraFlagSpecs, flagList, type FlagSpec } from "./args.js";
 import { readTrainConfig } from "./config-file.js";
-import { TerminalProgress, type LineSink } from "./progress.js";
+import { TerminalProgress, type LineSink } from "../display/terminal.js";
 
 export interface CliIo {
   out(line: string): void;
