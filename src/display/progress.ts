@@ -65,7 +65,10 @@ export function progressText(p: ProgressPayload): string {
   if (p.status === "running") {
     if (p.etaSeconds !== null) parts.push(`ETA ${formatDuration(p.etaSeconds)}`);
   } else parts.push(`${p.status === "failed" ? "failed" : "done"} in ${formatDuration(p.elapsedSeconds)}`);
-  for (const [k, v] of Object.entries(p.metrics)) parts.push(`${k} ${formatNumber(v, 4)}`);
+  for (const [k, v] of Object.entries(p.metrics)) {
+    if (k === "samplesPerSecond" && p.unit === "sample" && p.rate !== null) continue; // the rate above already says it
+    parts.push(`${k} ${formatNumber(v, 4)}`);
+  }
   if (p.error) parts.push(`error: ${p.error}`);
   return parts.join(" · ").replace(/\s+/g, " ").trim();
 }

@@ -57,6 +57,9 @@ test("progress line: bar, counts, ETA, rate and the scalars that matter", () => 
   for (const part of ["train", "15/60", "25%", "|██      |", "loss", "1.235", "0.41"]) assert.ok(line.includes(part), `${part} in ${line}`);
   const end = renderProgressLine({ task: "generate", phase: "end", done: 3, total: 3, unit: "sample", elapsedMs: 6000, label: "3 beams" }, { barWidth: 4 });
   for (const part of ["3/3", "100%", "3 beams"]) assert.ok(end.includes(part), `${part} in ${end}`);
+  // generation reports samplesPerSecond too: with unit "sample" it is the rate already shown, not printed twice
+  const gen = renderProgressLine({ task: "generate", phase: "update", done: 2, total: 10, unit: "sample", elapsedMs: 4000, metrics: { samplesPerSecond: 0.5 } });
+  assert.equal(gen.match(/0\.5/g)?.length, 1, gen);
   assert.match(renderProgressLine({ task: "evaluate", phase: "end", done: 0, elapsedMs: 10, error: "boom" }), /failed.*boom/);
 });
 
