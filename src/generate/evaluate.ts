@@ -13,6 +13,7 @@
 import type { TrainableModel } from "../model/trainable.js";
 import type { Collator, Example, ExampleDataset, TextDecoder } from "../data/types.js";
 import type { GenerateOptions } from "./generate.js";
+import { ProgressEmitter, type ProgressCallback, type ProgressTask } from "../events/progress.js";
 import { evaluate, getMetric, type MetricContext, type MetricDetail } from "../eval/registry.js";
 
 export interface EvaluateOptions {
@@ -28,8 +29,10 @@ export interface EvaluateOptions {
   limit?: number;
   /** Rank rows by this metric's per-sample score; default the first chosen metric that has one. */
   sortBy?: string;
-  /** Called after each batch. */
-  onProgress?: (done: number, total: number) => void;
+  /** Progress events (src/events/progress.ts): begin, one update per batch (samples done), end with the aggregates. */
+  onProgress?: ProgressCallback;
+  /** How the progress events name this call: task (default "evaluate") and label. */
+  progress?: { task?: ProgressTask; label?: string };
 }
 
 export interface ReportRow {
@@ -74,6 +77,8 @@ export async function evaluateModel(
   const total = Math.min(dataset.length, options.limit ?? Infinity);
   const examples: Example[] = [];
   const predictions: string[] = [];
+  const progress = new ProgressEmitter(options.onProgress, { task: options.progress?.task ?? "evaluate", total, unit: "sample", ...(options.progress?.label !== undefined ? { label: options.progress.label } : {}) });
+  try {
   for (let start = 0; start < total; start += batchSize) {
     const batchExamples = await Promise.all(Array.from({ length: Math.min(batchSize, total - start) }, (_, i) => dataset.get(start + i)));
     const batch = await processor.collate(batchExamples, { forGeneration: true });
@@ -90,7 +95,11 @@ export async function evaluateModel(
       for (const t of [batch.pixelValues, batch.inputIds, batch.attentionMask, batch.tokenTypeIds, batch.labels]) t?.dispose();
     }
     examples.push(...batchExamples);
-    options.onProgress?.(examples.length, total);
+    progress.update(examples.length, { samplesPerSecond: examples.length / Math.max(1e-3, (Date.now() - t0) / 1000) });
+  }
+  } catch (e) {
+    progress.end(examples.length, undefined, (e as Error).message);
+    throw e;
   }
   const references = examples.map((e) => e.suffix);
   const results = evaluate(predictions, references, options.metrics, options.context ?? {});
@@ -107,6 +116,7 @@ export async function evaluateModel(
   if (sortedBy && results[sortedBy].perSample) rows.sort((a, b) => a.scores[sortedBy] - b.scores[sortedBy] || a.index - b.index);
   const aggregates: EvaluationReport["aggregates"] = {};
   for (const [k, r] of Object.entries(results)) aggregates[k] = { value: r.value, higherIsBetter: getMetric(k).higherIsBetter, details: r.details };
+  progress.end(examples.length, Object.fromEntries(Object.entries(results).map(([k, r]) => [k, r.value])));
   return {
     metrics: [...options.metrics],
     count: examples.length,

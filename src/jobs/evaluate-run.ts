@@ -10,7 +10,7 @@ import type { TrainableModel } from "../model/trainable.js";
 import type { PaliGemmaProcessor } from "../data/processor.js";
 import type { ExampleDataset } from "../data/types.js";
 import { evaluateModel, type EvaluationReport } from "../generate/evaluate.js";
-import { ProgressEmitter, type ProgressCallback } from "../events/progress.js";
+import type { ProgressCallback } from "../events/progress.js";
 import type { JobTask } from "./tasks.js";
 
 export interface EvaluateSplitOptions {
@@ -24,21 +24,10 @@ export interface EvaluateSplitOptions {
 }
 
 export async function evaluateSplit(model: TrainableModel, processor: PaliGemmaProcessor, dataset: ExampleDataset, o: EvaluateSplitOptions): Promise<EvaluationReport> {
-  const total = Math.min(dataset.length, o.limit ?? Infinity);
   const label = o.label ?? `${o.numBeams > 1 ? `beam search (${o.numBeams} beams)` : "greedy"}, ≤ ${o.maxNewTokens} tokens`;
-  const progress = new ProgressEmitter(o.onProgress, { task: "generate", total, unit: "sample", label });
-  const t0 = Date.now();
-  const rate = (done: number) => ({ samplesPerSecond: done / Math.max(1e-3, (Date.now() - t0) / 1000) });
-  try {
-    const report = await evaluateModel(model, processor, dataset, {
-      metrics: o.task.metrics, context: o.task.context, limit: o.limit, batchSize: 1,
-      generation: { maxNewTokens: o.maxNewTokens, numBeams: o.numBeams },
-      onProgress: (done) => progress.update(done, rate(done)),
-    });
-    progress.end(report.count, { ...rate(report.count), ...o.task.headline(report) });
-    return report;
-  } catch (e) {
-    progress.end(0, undefined, (e as Error).message);
-    throw e;
-  }
+  return evaluateModel(model, processor, dataset, {
+    metrics: o.task.metrics, context: o.task.context, limit: o.limit, batchSize: 1,
+    generation: { maxNewTokens: o.maxNewTokens, numBeams: o.numBeams },
+    onProgress: o.onProgress, progress: { task: "generate", label },
+  });
 }

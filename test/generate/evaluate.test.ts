@@ -2,6 +2,7 @@
  * evaluateModel: per-sample rows with scores, worst first, JSON-serialisable aggregates; the prompt is cut from
  * each generation using the attention mask (left padding); memory flat with the real tiny model.
  */
+import type { ProgressEvent } from "../../src/events/progress.js";
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { tf } from "../../src/tf.js";
@@ -61,12 +62,16 @@ const seen = new Set<number>();
 test("rows, scores, worst first, aggregates; serialisable", async () => {
   seen.clear();
   const progress: number[] = [];
+  const events: ProgressEvent[] = [];
   const r = await evaluateModel(fakeModel, processor, dataset, {
     metrics: ["json_field_f1", "json_parse_rate", "bleu"],
     batchSize: 2,
-    onProgress: (d) => progress.push(d),
+    onProgress: (e) => void (events.push(e), e.phase === "update" && progress.push(e.done)),
   });
-  assert.deepEqual(progress, [2, 3]);
+  assert.deepEqual(progress, [2, 3], "one update per batch, counting samples");
+  assert.deepEqual(events.map((e) => e.phase), ["begin", "update", "update", "end"]);
+  assert.equal(events.at(-1)!.task, "evaluate");
+  assert.equal(events.at(-1)!.metrics!["json_field_f1"], r.aggregates["json_field_f1"]!.value, "the end event carries the aggregates");
   assert.equal(r.count, 3);
   assert.equal(r.sortedBy, "json_field_f1");
   assert.deepEqual(r.rows.map((x) => x.index), [1, 2, 0], "worst field F1 first");
