@@ -25,6 +25,7 @@ import type { Collator, Example, ExampleDataset, ModelBatch } from "./types.js";
 import { DatasetError, validateJsonlFile, formatProblem, type DatasetProblem, type ValidatedEntry } from "./validate.js";
 import { describeEntries, type DatasetDescription, type LengthEncoder } from "./describe.js";
 import { mulberry32, shuffleInPlace } from "./random.js";
+import { ProgressEmitter, type ProgressCallback } from "../events/progress.js";
 
 /** What to do with a bad line: `"skip"` it with a warning (default) or throw (`"error"`). */
 export type DatasetPolicy = "skip" | "error";
@@ -42,6 +43,8 @@ export interface LoadOptions {
   decode?: "header" | "full";
   /** Size limits on lines and texts (see validate.ts). */
   limits?: { maxLineBytes?: number; maxTextChars?: number };
+  /** Progress events (task "load", unit "line"): lines checked so far, across the splits for `loadDataset`. */
+  onProgress?: ProgressCallback;
 }
 
 export interface BatchOptions {
@@ -175,6 +178,18 @@ function warnDefault(message: string): void {
  * const ex = await ds.get(0); // { image: "/abs/data/train/x.jpg", prefix, suffix, source: "...:1" }
  */
 export async function loadJsonlDataset(file: string, options: LoadOptions & { displayName?: string } = {}): Promise<JsonlDataset> {
+  const progress = new ProgressEmitter(options.onProgress, { task: "load", unit: "line", label: options.displayName ?? file });
+  try {
+    const ds = await loadJsonl(file, options, (n) => progress.update(n));
+    progress.end(ds.totalLines);
+    return ds;
+  } catch (e) {
+    progress.end(0, undefined, (e as Error).message);
+    throw e;
+  }
+}
+
+async function loadJsonl(file: string, options: LoadOptions & { displayName?: string }, onLines: (n: number) => void): Promise<JsonlDataset> {
   const policy = options.policy ?? "skip";
   if (policy !== "skip" && policy !== "error") throw new RangeError(`policy: expected "skip" or "error"; got ${JSON.stringify(policy)}`);
   const warn = options.onWarning ?? warnDefault;
@@ -184,6 +199,7 @@ export async function loadJsonlDataset(file: string, options: LoadOptions & { di
     displayName: options.displayName,
     decode: options.decode,
     limits: options.limits,
+    onLines,
     onProblem: (p) => {
       if (p.kind === "file" || policy === "error") throw new DatasetError(p);
       warn(formatProblem(p));
@@ -216,20 +232,26 @@ export const ANNOTATIONS_FILE = "annotations.jsonl";
  */
 export async function loadDataset(root: string, options: LoadOptions = {}): Promise<DatasetSplits> {
   const out: DatasetSplits = {};
-  for (const split of SPLITS) {
-    const file = join(root, split, ANNOTATIONS_FILE);
-    const s = await stat(file).catch(() => null);
-    if (!s) continue;
-    if (!s.isFile()) throw new DatasetError({ file, line: 0, kind: "file", message: `is not a file (a directory?); ${ANNOTATIONS_FILE} must be the JSONL file of the ${split} split` });
-    out[split] = await loadJsonlDataset(file, {
-      ...options,
-      imageDir: options.imageDir ?? join(root, split),
-      root: options.root ?? root,
-      displayName: file,
-    });
+  const progress = new ProgressEmitter(options.onProgress, { task: "load", unit: "line", label: root });
+  let before = 0; // lines of the splits already loaded
+  try {
+    for (const split of SPLITS) {
+      const file = join(root, split, ANNOTATIONS_FILE);
+      const s = await stat(file).catch(() => null);
+      if (!s) continue;
+      if (!s.isFile()) throw new DatasetError({ file, line: 0, kind: "file", message: `is not a file (a directory?); ${ANNOTATIONS_FILE} must be the JSONL file of the ${split} split` });
+      const { onProgress: _, ...rest } = options;
+      const ds = await loadJsonl(file, { ...rest, imageDir: options.imageDir ?? join(root, split), root: options.root ?? root, displayName: file }, (n) => progress.update(before + n));
+      out[split] = ds;
+      before += ds.totalLines;
+    }
+    if (!out.train && !out.valid && !out.test) {
+      throw new DatasetError({ file: root, line: 0, kind: "file", message: `no ${SPLITS.map((s) => `${s}/${ANNOTATIONS_FILE}`).join(", ")} found; expected the Roboflow PaliGemma layout` });
+    }
+  } catch (e) {
+    progress.end(before, undefined, (e as Error).message);
+    throw e;
   }
-  if (!out.train && !out.valid && !out.test) {
-    throw new DatasetError({ file: root, line: 0, kind: "file", message: `no ${SPLITS.map((s) => `${s}/${ANNOTATIONS_FILE}`).join(", ")} found; expected the Roboflow PaliGemma layout` });
-  }
+  progress.end(before);
   return out;
 }

@@ -83,6 +83,8 @@ export interface ValidateOptions {
   decode?: "header" | "full";
   /** Size limits: bytes per line (default 4 MiB), characters per prefix/suffix (default 262144). */
   limits?: { maxLineBytes?: number; maxTextChars?: number };
+  /** Called with the number of lines checked so far, after each batch of image probes. */
+  onLines?: (linesChecked: number) => void;
 }
 
 export interface ValidateResult {
@@ -157,6 +159,7 @@ export async function validateJsonlFile(file: string, options: ValidateOptions =
       entries.push({ line: b.line, image: b.image, prefix: b.prefix, suffix: b.suffix, width: info.width, height: info.height, format: info.format });
     });
     batch = [];
+    options.onLines?.(total);
   };
 
   try {

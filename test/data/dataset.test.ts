@@ -12,6 +12,7 @@ import { useBackend } from "../helpers/backends.js";
 import { makeTmpDir } from "../helpers/tmp.js";
 import { loadDataset, loadJsonlDataset, type JsonlDataset } from "../../src/data/dataset.js";
 import { DatasetError } from "../../src/data/validate.js";
+import type { ProgressEvent } from "../../src/events/progress.js";
 import { formatDescription, numberStats } from "../../src/data/describe.js";
 import { FakeCollator, hashTree, writeImage, writeLines } from "./util.js";
 
@@ -55,6 +56,20 @@ describe("loadDataset (Roboflow layout)", () => {
 
   it("throws DatasetError when no split exists", async () => {
     await assert.rejects(loadDataset(join(tmp.path, "empty")), (e: unknown) => e instanceof DatasetError && /no train\/annotations\.jsonl/.test(e.message));
+  });
+
+  it("reports progress as load events: lines checked across the splits, one end; a failed load ends with its error", async () => {
+    const events: ProgressEvent[] = [];
+    await loadDataset(join(tmp.path, "ds"), { onWarning: () => undefined, onProgress: (e) => events.push(e) });
+    assert.deepEqual([events[0]!.phase, events.at(-1)!.phase], ["begin", "end"]);
+    assert.ok(events.every((e) => e.task === "load" && e.unit === "line"));
+    assert.equal(events.filter((e) => e.phase === "end").length, 1);
+    assert.equal(events.at(-1)!.done, 5, "4 train lines (one bad) + 1 valid line");
+    const dones = events.map((e) => e.done);
+    assert.deepEqual(dones, [...dones].sort((a, b) => a - b), "monotone");
+    const failed: ProgressEvent[] = [];
+    await assert.rejects(loadDataset(join(tmp.path, "ds"), { policy: "error", onProgress: (e) => failed.push(e) }));
+    assert.match(failed.at(-1)!.error ?? "", /bad JSON/);
   });
 
   it('"error" policy stops at the bad line', async () => {
