@@ -95,7 +95,7 @@ export async function evaluateModel(
       for (const t of [batch.pixelValues, batch.inputIds, batch.attentionMask, batch.tokenTypeIds, batch.labels]) t?.dispose();
     }
     examples.push(...batchExamples);
-    progress.update(examples.length, { samplesPerSecond: examples.length / Math.max(1e-3, (Date.now() - t0) / 1000) });
+    progress.update(examples.length); // the displays derive samples/s from done and elapsedMs
   }
   } catch (e) {
     progress.end(examples.length, undefined, (e as Error).message);

@@ -336,7 +336,7 @@ test("evaluation progress: evaluateModel's onProgress drew one live output that 
   const p = page.locator(".jp-Paligemma-progressView").first();
   assert.equal(await p.getAttribute("data-status"), "done");
   assert.deepEqual([await p.getAttribute("data-done"), await p.getAttribute("data-total"), await p.getAttribute("data-task")], ["12", "12", "evaluate"]);
-  assert.match((await p.textContent())!, /^evaluate valid 100% 12\/12 samples · [\d.]+ samples\/s · done in \d+s$/);
+  assert.match((await p.textContent())!, /^evaluate valid 100% 12\/12 samples · [\d.]+ samples\/s · done in \d+s · map 0\.\d+$/);
   await shot(".jp-Paligemma-progressView", "progress-evaluation");
   const r = page.locator(".jp-Paligemma-report").nth(1);
   const agg = (await r.locator("table[aria-label='aggregate metrics']").textContent())!;
