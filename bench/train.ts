@@ -109,7 +109,8 @@ export async function benchTrainingMode(mode: TrainMode, o: TrainBenchOptions = 
     const trainer = new Trainer({
       model, collator: standardCollator(bm),
       trainDataset: { length: batch * (iters + 1), get: async (i) => ({ image: `bench:${i}`, prefix: "", suffix: "" }) },
-      args: { outputDir: "unused-bench-output", saveStrategy: "no", maxSteps: iters + 1, perDeviceTrainBatchSize: batch, learningRate: 1e-5, loggingSteps: 1_000_000 },
+      args: { outputDir: "unused-bench-output", saveStrategy: "no", maxSteps: iters + 1, perDeviceTrainBatchSize: batch, learningRate: 1e-5, loggingSteps: 1_000_000,
+        logLevel: "error" }, // stdout is the isolated child's JSON channel: no HF-style log lines in it
       callbacks: [{
         onStepBegin: () => {
           mem.reset();
