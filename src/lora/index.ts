@@ -4,5 +4,6 @@ export { loraConfigFromPeftJson, loraConfigToPeftJson } from "./adapter-config.j
 export { resolveTargets, allLinearTargets, isTargetModule, type ResolvedTarget } from "./targets.js";
 export { LoraLinear, type LoraLinearOptions, type LoraContext } from "./lora-linear.js";
 export { PeftModel, getPeftModel, PEFT_PREFIX, type PeftBaseModel, type GetPeftModelOptions } from "./peft-model.js";
-export { saveAdapter, loadAdapter, ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE } from "./adapter-io.js";
+export { saveAdapter, loadAdapter } from "./adapter-io.js";
+export { ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE, type AdapterHolder } from "./adapter-files.js";
 export { freeze, type FreezeSpec, type FreezeResult } from "./freeze.js";

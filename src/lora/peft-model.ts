@@ -27,6 +27,9 @@ import { ConfigError } from "../config/errors.js";
 import { LoraConfig } from "./config.js";
 import { abridgeModuleNames, resolveTargets } from "./targets.js";
 import { LoraLinear, type LoraContext } from "./lora-linear.js";
+import { PEFT_PREFIX, inAdapterConfig, readAdapterDir, readAdapterWeights, writeAdapterFiles } from "./adapter-files.js";
+
+export { PEFT_PREFIX };
 
 /** What getPeftModel needs from a model: PaliGemmaForConditionalGeneration has it. */
 export interface PeftBaseModel extends TrainableModel {
@@ -39,8 +42,6 @@ export interface GetPeftModelOptions {
   /** Seed of the adapters' random initialisation and of the dropout stream. Default 0. */
   seed?: number;
 }
-
-export const PEFT_PREFIX = "base_model.model.";
 
 /** Every module name implied by parameter names (all dotted prefixes), in first-seen order. */
 export function moduleNamesOf(paramNames: Iterable<string>): string[] {
@@ -217,20 +218,31 @@ export class PeftModel implements TrainableModel, LoraContext {
     return new Map([...this.namedParameters()].filter(([, v]) => v.trainable));
   }
 
-  /** Write the adapter in PEFT's layout (see adapter-io.ts). */
+  /** Write the adapter in PEFT's layout (see adapter-files.ts). */
   async savePretrained(dir: string): Promise<void> {
     this.checkActive("savePretrained");
-    const { saveAdapter } = await import("./adapter-io.js"); // adapter-io imports this module: load it lazily
-    await saveAdapter(this, dir);
+    await writeAdapterFiles(this, dir);
   }
 
   /**
    * Load a PEFT adapter directory (adapter_config.json + adapter_model.safetensors) onto `base`.
-   * `isTrainable` false (PEFT's default): the adapter is frozen (inference mode).
+   * `isTrainable` false (PEFT's default): the adapter is frozen (inference mode). On error `base` is left as it was.
    */
   static async fromPretrained(base: PeftBaseModel, dir: string, options: { isTrainable?: boolean } = {}): Promise<PeftModel> {
-    const { loadAdapter } = await import("./adapter-io.js");
-    return loadAdapter(base, dir, options);
+    const { config, configPath, weightsPath } = await readAdapterDir(dir, options);
+    let peft: PeftModel;
+    try {
+      peft = new PeftModel(base, config);
+    } catch (e) {
+      throw inAdapterConfig(e, configPath);
+    }
+    try {
+      await readAdapterWeights(peft, weightsPath);
+    } catch (e) {
+      peft.unload();
+      throw e;
+    }
+    return peft;
   }
 
   // ------------------------------------------------------------ adapters
