@@ -47,7 +47,7 @@ export { evaluate, getMetric, registerMetric, METRICS, type Metric, type MetricC
 export { cocoEvaluate, type CocoImage, type CocoResult } from "./eval/coco.js";
 export { detectionScores, maskScores, semanticIou, maskIou, type DetectionScores } from "./eval/detection.js";
 export { corpusBleu, rougeL, normalizedEditDistance, tokenize13a } from "./eval/text.js";
-export { parseJson, type JsonValue, type JsonParse } from "./eval/json/value.js";
+export { parseJson, type JsonValue, type JsonParse } from "./codecs/json.js";
 export { jsonFieldScores, type JsonFieldOptions, type JsonFieldScores } from "./eval/json/fields.js";
 export { donutTedAccuracy, donutF1 } from "./eval/json/donut.js";
 export { VqVae, VqVaeError } from "./codecs/vqvae/model.js";

@@ -15,7 +15,7 @@ import { Detections, type FromPaligemmaOptions } from "../codecs/detections.js";
 import { parseLocText, type ImageSize } from "../codecs/loc.js";
 import { donutF1, donutTedAccuracy } from "./json/donut.js";
 import { jsonFieldScores, type JsonFieldOptions } from "./json/fields.js";
-import { parseJson } from "./json/value.js";
+import { parseJson } from "../codecs/json.js";
 import { corpusBleu, normalizedEditDistance, rougeL } from "./text.js";
 import { detectionScores, maskScores, semanticIou, type DetectionScores } from "./detection.js";
 

@@ -1,5 +1,5 @@
 /**
- * The JSON grammar for constrained decoding (RFC 8259, as eval/json/value.ts parses it), optionally restricted by
+ * The JSON grammar for constrained decoding (RFC 8259, as codecs/json.ts parses it), optionally restricted by
  * a JSON schema: the subset `{ type, properties, required, items, additionalProperties: false }` that
  * `inferJsonSchema` derives from training suffixes (keys seen in every example are required, only seen keys are
  * allowed, value types are the union of those seen; list items share one schema). Whitespace: at most one space
@@ -11,7 +11,7 @@
  *   //   required: ["name", "n"], additionalProperties: false }
  *   const g = jsonGrammar({ schema });  // then constrainedProcessor(g, vocab, { eosTokenId, maxNewTokens })
  */
-import { parseJson, type JsonValue } from "../eval/json/value.js";
+import { parseJson, type JsonValue } from "../codecs/json.js";
 import type { Grammar, GrammarState } from "./constrained.js";
 
 export type JsonType = "object" | "array" | "string" | "number" | "integer" | "boolean" | "null";

@@ -9,7 +9,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { repoRoot } from "../helpers/paths.js";
 import { corpusBleu, normalizedEditDistance, rougeLPair, tokenize13a } from "../../src/eval/text.js";
-import { parseJson, pythonFloatRepr } from "../../src/eval/json/value.js";
+import { parseJson, pythonFloatRepr } from "../../src/codecs/json.js";
 import { donutF1, donutTedAccuracy } from "../../src/eval/json/donut.js";
 import { flattenJson, jsonFieldScores, matchFields } from "../../src/eval/json/fields.js";
 import { cocoEvaluate, IOU_THRESHOLDS, type CocoImage } from "../../src/eval/coco.js";

@@ -5,7 +5,7 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { parseJson } from "../../src/eval/json/value.js";
+import { parseJson } from "../../src/codecs/json.js";
 import { donutTedAccuracy } from "../../src/eval/json/donut.js";
 import { evaluate } from "../../src/eval/registry.js";
 import { Detections } from "../../src/codecs/detections.js";

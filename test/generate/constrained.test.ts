@@ -9,7 +9,7 @@ import { generate } from "../../src/generate/generate.js";
 import { constrainedProcessor, locChar, tokenText, TokenTable, type Grammar } from "../../src/generate/constrained.js";
 import { inferJsonSchema, jsonGrammar } from "../../src/generate/constrained-json.js";
 import { classesFromPrompt, detectionGrammar } from "../../src/generate/constrained-detection.js";
-import { parseJson } from "../../src/eval/json/value.js";
+import { parseJson } from "../../src/codecs/json.js";
 import { parseLocText } from "../../src/codecs/loc.js";
 import { scriptedDecoder } from "./fake-decoder.js";
 import { toyVocab } from "./toy-vocab.js";

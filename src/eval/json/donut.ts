@@ -13,7 +13,7 @@
  *   donutTedAccuracy(parseJson('{"a": "x"}'), parseJson('{"a": "y"}'))  // 0.5: one relabel of cost 1 / tree cost 2
  */
 import { levenshtein, treeEditDistance, type TreeNode } from "../ted.js";
-import { pythonStr, type JsonParse, type JsonValue } from "./value.js";
+import { pythonStr, type JsonParse, type JsonValue } from "../../codecs/json.js";
 
 /** Donut's normalised form: a dict of key → list, a list of strings, or a list of dicts. */
 export type DonutNorm = { kind: "dict"; entries: [string, DonutNorm][] } | { kind: "strs"; items: string[] } | { kind: "dicts"; items: DonutNorm[] };

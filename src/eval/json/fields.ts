@@ -12,7 +12,7 @@
  * @example
  *   jsonFieldScores(['{"name":"cake","tags":["b","a"]}'], ['{"name":"cake","tags":["a","b"]}']).f1 // 1
  */
-import { parseJson, type JsonParse, type JsonValue } from "./value.js";
+import { parseJson, type JsonParse, type JsonValue } from "../../codecs/json.js";
 
 export interface JsonFieldOptions {
   /** Paths of lists whose order matters (`"steps"`, `"pages[].lines"`); all other lists are unordered. */
