@@ -15,6 +15,7 @@
  */
 import { readFile, stat } from "node:fs/promises";
 import { ensureDir, writeFileAtomic } from "../util/atomic-write.js";
+import { listSome } from "../util/list-some.js";
 import { join } from "node:path";
 import { tf } from "../tf.js";
 import { SafetensorsFile } from "../io/safetensors.js";
@@ -125,10 +126,6 @@ function ourKey(fileKey: string): string {
 function assignFrom(v: tf.Variable, t: tf.Tensor): void {
   v.assign(t);
   t.dispose();
-}
-
-function listSome(names: string[], max = 6): string {
-  return names.slice(0, max).join(", ") + (names.length > max ? `, … (${names.length - max} more)` : "");
 }
 
 /**

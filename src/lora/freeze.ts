@@ -11,6 +11,7 @@
  * `target_modules` and big_vision's patterns); a RegExp is tested as is (`.test`, so unanchored).
  */
 import type { tf } from "../tf.js";
+import { abridgeModuleNames } from "../util/list-some.js";
 
 export interface FreezeSpec {
   /** Freeze `vision_tower.*` (SigLIP). */
@@ -35,11 +36,6 @@ const GROUPS: [keyof FreezeSpec, RegExp][] = [
 ];
 
 const FIELDS = ["visionTower", "multiModalProjector", "languageModel", "patterns"];
-
-function abridge(names: string[], max = 12): string {
-  const uniq = [...new Set(names.map((n) => n.replace(/\.\d+(?=\.)/g, ".N")))];
-  return uniq.slice(0, max).join(", ") + (uniq.length > max ? `, … (${uniq.length - max} more)` : "");
-}
 
 /**
  * Set every parameter's `trainable` flag: frozen when a selected group or a pattern matches its name, trainable
@@ -72,7 +68,7 @@ export function freeze(model: { namedParameters(): Map<string, tf.Variable> }, s
   });
   for (const r of rules) {
     if (!names.some((n) => r.re.test(n))) {
-      throw new Error(`freeze: ${r.label} matches no parameter; parameters are named like: ${abridge(names)}`);
+      throw new Error(`freeze: ${r.label} matches no parameter; parameters are named like: ${abridgeModuleNames(names, 12)}`);
     }
   }
   const out: FreezeResult = { frozen: [], trainable: [] };

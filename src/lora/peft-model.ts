@@ -25,7 +25,8 @@ import { Linear } from "../model/linear.js";
 import { QuantLinear } from "../quant/quant-linear.js";
 import { ConfigError } from "../config/errors.js";
 import { LoraConfig } from "./config.js";
-import { abridgeModuleNames, resolveTargets } from "./targets.js";
+import { resolveTargets } from "./targets.js";
+import { abridgeModuleNames } from "../util/list-some.js";
 import { LoraLinear, type LoraContext } from "./lora-linear.js";
 import { PEFT_PREFIX, inAdapterConfig, readAdapterDir, readAdapterWeights, writeAdapterFiles } from "./adapter-files.js";
 

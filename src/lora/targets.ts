@@ -19,17 +19,12 @@
  */
 import { ConfigError } from "../config/errors.js";
 import { fullMatchRegExp, LoraConfig } from "./config.js";
+import { abridgeModuleNames } from "../util/list-some.js";
 
 export interface ResolvedTarget {
   name: string;
   r: number;
   alpha: number;
-}
-
-/** Module names abridged for messages: layer indices collapsed to N, unique, at most `max`. */
-export function abridgeModuleNames(names: readonly string[], max = 16): string {
-  const uniq = [...new Set(names.map((n) => n.replace(/\.\d+(?=\.|$)/g, ".N")))];
-  return uniq.slice(0, max).join(", ") + (uniq.length > max ? `, … (${uniq.length - max} more)` : "");
 }
 
 function matchesListOrRegex(spec: string[] | string, key: string, field: string): boolean {

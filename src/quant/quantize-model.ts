@@ -12,6 +12,7 @@
 import type { tf } from "../tf.js";
 import { Linear, type LinearLayer } from "../model/linear.js";
 import { QuantLinear, validateQuantOptions, type QuantOptions } from "./quant-linear.js";
+import { listSome } from "../util/list-some.js";
 
 /** What `quantizeModel` needs from a model (PaliGemmaForConditionalGeneration has it). */
 export interface QuantizableModel {
@@ -42,10 +43,6 @@ export interface QuantizeReport {
 
 function matchesName(pattern: string | RegExp, name: string): boolean {
   return typeof pattern === "string" ? name === pattern || name.endsWith(`.${pattern}`) : pattern.test(name);
-}
-
-function listSome(names: string[], max = 6): string {
-  return names.slice(0, max).join(", ") + (names.length > max ? `, … (${names.length - max} more)` : "");
 }
 
 /** Replace the model's float linears by NF4/int8 `QuantLinear`s in place (see the file doc). */
