@@ -12,7 +12,7 @@
  * for PaliGemma). Only plain LoRA is supported: `bias: "none"`, no DoRA, no `fanInFanOut`.
  */
 import { ConfigError } from "../config/errors.js";
-import { nearNames } from "../util/suggest.js";
+import { nearestName } from "../util/suggest.js";
 
 /** What `new LoraConfig(...)` accepts; every field optional, defaults as in PEFT 0.14. */
 export interface LoraConfigInit {
@@ -85,15 +85,6 @@ export const LORA_PRESETS: Readonly<Record<string, LoraConfigInit>> = {
   },
 };
 
-/** "Did you mean": the valid name nearest to `name`, comparing case- and underscore-insensitively. */
-export function nearestField(name: string, valid: readonly string[]): string | undefined {
-  const fold = (s: string) => s.toLowerCase().replace(/_/g, "");
-  const exact = valid.find((v) => fold(v) === fold(name));
-  if (exact) return exact;
-  const [best] = nearNames(fold(name), valid.map(fold), 1);
-  return best === undefined ? undefined : valid[valid.map(fold).indexOf(best)];
-}
-
 /** A Python regular expression (as PEFT gets it) compiled for a full match; `(?P<x>` becomes `(?<x>`. */
 export function fullMatchRegExp(pattern: string, field: string): RegExp {
   try {
@@ -135,8 +126,8 @@ export class LoraConfig {
     }
     for (const key of Object.keys(init)) {
       if (!(LORA_CONFIG_FIELDS as readonly string[]).includes(key)) {
-        const near = nearestField(key, LORA_CONFIG_FIELDS);
-        throw new ConfigError({ field: key, value: (init as Record<string, unknown>)[key], fix: `LoraConfig has no such field${near ? `; did you mean ${near}?` : ""}` });
+        const near = nearestName(key, LORA_CONFIG_FIELDS);
+        throw new ConfigError({ field: key, value: (init as Record<string, unknown>)[key], fix: `LoraConfig has no such field${near ? `; did you mean ${near}?` : ""} (valid fields: ${LORA_CONFIG_FIELDS.join(", ")})` });
       }
     }
     const fail = (field: string, fix: string): never => {
