@@ -93,21 +93,3 @@ export function treeEditDistance(a: TreeNode, b: TreeNode, costs: TreeCosts): nu
   }
   return td[n - 1][m - 1];
 }
-
-/** Levenshtein distance over Unicode code points (nltk `edit_distance`: substitution cost 1, no transpositions). */
-export function levenshtein(a: string, b: string): number {
-  const x = Array.from(a);
-  const y = Array.from(b);
-  if (!x.length) return y.length;
-  if (!y.length) return x.length;
-  let prev = new Uint32Array(y.length + 1).map((_, j) => j);
-  let cur = new Uint32Array(y.length + 1);
-  for (let i = 1; i <= x.length; i++) {
-    cur[0] = i;
-    for (let j = 1; j <= y.length; j++) {
-      cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (x[i - 1] === y[j - 1] ? 0 : 1));
-    }
-    [prev, cur] = [cur, prev];
-  }
-  return prev[y.length];
-}

@@ -12,12 +12,17 @@
  *   corpusBleu(["the cat sat on the mat"], ["the cat sat on a mat"]).score  // ≈ 53.7 (sacrebleu)
  *   rougeL(["a b c"], ["a c"]).fmeasure                                     // 0.8
  */
-import { levenshtein } from "./ted.js";
+import { editDistance } from "../util/edit-distance.js";
+
+/** Levenshtein distance over Unicode code points (nltk `edit_distance`: substitution cost 1, no transpositions). */
+export function codePointLevenshtein(a: string, b: string): number {
+  return editDistance(Array.from(a), Array.from(b));
+}
 
 /** Levenshtein(pred, ref) / max(len(pred), len(ref)) over code points; 0 when both are empty. */
 export function normalizedEditDistance(prediction: string, reference: string): number {
   const n = Math.max(Array.from(prediction).length, Array.from(reference).length);
-  return n ? levenshtein(prediction, reference) / n : 0;
+  return n ? codePointLevenshtein(prediction, reference) / n : 0;
 }
 
 // Python's str.isspace set (Unicode White_Space plus \x1c–\x1f), without \ufeff which JS's \s includes

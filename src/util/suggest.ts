@@ -5,21 +5,13 @@
  *     nearestName("learning_rate", ["learningRate", "seed"]);   // "learningRate"
  *     nearestName("warmupStep", ["warmupSteps", "seed"]);       // "warmupSteps"
  *
- * A leaf module (no imports): io, lora and train messages all use it.
+ * Imports only util/edit-distance.ts: io, lora and train messages all use it.
  */
+import { editDistance } from "./edit-distance.js";
 
-/** Edit distance (insertions, deletions, substitutions; each costs 1). */
+/** Edit distance between two names over UTF-16 code units (option names are ASCII); see util/edit-distance.ts. */
 export function levenshtein(a: string, b: string): number {
-  if (a === b) return 0;
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= b.length; j++) {
-      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    prev = cur;
-  }
-  return prev[b.length]!;
+  return editDistance(a, b);
 }
 
 /** `learning_rate` → `learningRate` (already-camel names pass through). */

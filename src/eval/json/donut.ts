@@ -12,7 +12,8 @@
  * @example
  *   donutTedAccuracy(parseJson('{"a": "x"}'), parseJson('{"a": "y"}'))  // 0.5: one relabel of cost 1 / tree cost 2
  */
-import { levenshtein, treeEditDistance, type TreeNode } from "../ted.js";
+import { treeEditDistance, type TreeNode } from "../ted.js";
+import { codePointLevenshtein } from "../text.js";
 import { pythonStr, type JsonParse, type JsonValue } from "../../codecs/json.js";
 
 /** Donut's normalised form: a dict of key → list, a list of strings, or a list of dicts. */
@@ -113,7 +114,7 @@ const DONUT_COSTS = {
   update: (a: TreeNode, b: TreeNode) => {
     const la = isLeaf(a.label);
     const lb = isLeaf(b.label);
-    if (la && lb) return levenshtein(stripLeaf(a.label), stripLeaf(b.label));
+    if (la && lb) return codePointLevenshtein(stripLeaf(a.label), stripLeaf(b.label));
     if (!la && lb) return 1 + len(stripLeaf(b.label));
     if (la && !lb) return 1 + len(stripLeaf(a.label));
     return a.label !== b.label ? 1 : 0;
