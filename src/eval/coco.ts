@@ -1,7 +1,9 @@
 /**
- * COCO average precision, a line-by-line port of pycocotools' `COCOeval` (`evaluate`, `evaluateImg`, `accumulate`,
- * `summarize`; cocodataset/cocoapi PythonAPI/pycocotools/cocoeval.py) for boxes (`bbIou` of maskApi.c) and masks
- * (pixel IoU, what `rleIou` computes). Equal to pycocotools on the fixtures (test/fixtures/eval, 1e-6).
+ * COCO average precision, a line-by-line port of pycocotools' `COCOeval` (cocodataset/cocoapi
+ * PythonAPI/pycocotools/cocoeval.py) for boxes (`bbIou` of maskApi.c) and masks (pixel IoU, what `rleIou`
+ * computes), split as pycocotools is: {@link evaluate} (with {@link computeIoU} and {@link evaluateImg} per image
+ * and category), {@link accumulate}, {@link summarize}; {@link cocoEvaluate} runs the three. Equal to pycocotools
+ * on the fixtures (test/fixtures/eval, 1e-6).
  *
  * Conventions kept from pycocotools: IoU thresholds 0.50:0.05:0.95, 101 recall points, maxDets 1/10/100, area
  * ranges all/small/medium/large (32², 96²); a category with no ground truth anywhere is excluded from the means,
@@ -117,12 +119,38 @@ export function maskIouPixels(d: NonNullable<CocoObject["mask"]>, g: NonNullable
   return u > 0 ? inter / u : 0;
 }
 
-interface EvalImg {
+/** pycocotools `evaluateImg`'s result for one (category, area range, image): what accumulate() reads. */
+export interface EvalImg {
   dtScores: number[];
   dtMatches: number[][]; // [T][D] matched gt id (0 = none)
-  dtIgnore: boolean[][];
-  gtIgnore: number[];
+  dtIgnore: boolean[][]; // [T][D]
+  gtIgnore: number[]; // [G], 1 = ignored
 }
+
+/** A ground truth or detection with the id pycocotools gives it (1-based over all images) and its area. */
+export interface GtEntry { o: CocoObject; id: number; area: number; ignore: number; crowd: boolean }
+export interface DtEntry { o: CocoDetection; id: number; area: number; score: number }
+
+/** `evaluate()`'s output: evalImgs[k][a][i] for category index k, area range a, image i (null: no gt and no dt). */
+export interface CocoEvaluation {
+  catIds: number[];
+  evalImgs: (EvalImg | null)[][][];
+}
+
+/** `accumulate()`'s output: precision float64[T, R, K, A, M] and recall float64[T, K, A, M], −1 where absent. */
+export interface CocoAccumulation {
+  numCategories: number;
+  precision: Float64Array;
+  recall: Float64Array;
+}
+
+const T = IOU_THRESHOLDS.length;
+const R = RECALL_THRESHOLDS.length;
+const A = AREA_RANGES.length;
+const M = MAX_DETS.length;
+/** Flat indices into CocoAccumulation's arrays. */
+const P = (K: number, t: number, r: number, k: number, a: number, m: number) => (((t * R + r) * K + k) * A + a) * M + m;
+const Rc = (K: number, t: number, k: number, a: number, m: number) => ((t * K + k) * A + a) * M + m;
 
 function area(o: CocoObject, iouType: "bbox" | "segm"): number {
   if (o.area !== undefined) return o.area;
@@ -135,9 +163,8 @@ function stableArgsort(keys: number[]): number[] {
   return keys.map((k, i) => [k, i] as const).sort((a, b) => a[0] - b[0] || a[1] - b[1]).map(([, i]) => i);
 }
 
-/** pycocotools COCOeval.evaluate() + accumulate() + summarize() over the given images. */
-export function cocoEvaluate(images: readonly CocoImage[], options: CocoOptions = {}): CocoResult {
-  const iouType = options.iouType ?? "bbox";
+/** Every object has what `iouType` needs and every score is finite; throws naming the image otherwise. */
+function validateImages(images: readonly CocoImage[], iouType: "bbox" | "segm"): void {
   for (const [i, im] of images.entries()) {
     for (const o of [...im.gt, ...im.dt]) {
       if (iouType === "bbox" && (!o.bbox || o.bbox.length !== 4 || !o.bbox.every(Number.isFinite))) throw new Error(`cocoEvaluate: image ${i}: every object needs a finite bbox [x, y, w, h]`);
@@ -145,97 +172,96 @@ export function cocoEvaluate(images: readonly CocoImage[], options: CocoOptions 
     }
     for (const d of im.dt) if (!Number.isFinite(d.score)) throw new Error(`cocoEvaluate: image ${i}: detection score must be finite, got ${d.score}`);
   }
-  const catIds = options.categoryIds
-    ? [...new Set(options.categoryIds)].sort((a, b) => a - b)
-    : [...new Set(images.flatMap((im) => [...im.gt, ...im.dt].map((o) => o.categoryId)))].sort((a, b) => a - b);
-  const T = IOU_THRESHOLDS.length;
-  const R = RECALL_THRESHOLDS.length;
-  const K = catIds.length;
-  const A = AREA_RANGES.length;
-  const M = MAX_DETS.length;
-  // ids as pycocotools assigns them: 1-based over all gts / all dts
+}
+
+/**
+ * pycocotools `COCOeval.computeIoU(imgId, catId)`: the detections sorted by score (stable) and cut to
+ * maxDets[-1], and ious[d][g] between them and the ground truths.
+ */
+function computeIoU(gts: GtEntry[], dtsAll: DtEntry[], iouType: "bbox" | "segm", maxDet: number): { dts: DtEntry[]; ious: number[][] } {
+  const dts = stableArgsort(dtsAll.map((d) => -d.score)).map((i) => dtsAll[i]).slice(0, maxDet);
+  const ious = dts.map((d) =>
+    gts.map((g) => (iouType === "bbox" ? boxIou(d.o.bbox!, g.o.bbox!, g.crowd) : maskIouPixels(d.o.mask!, g.o.mask!, g.crowd))),
+  );
+  return { dts, ious };
+}
+
+/**
+ * pycocotools `COCOeval.evaluateImg(imgId, catId, aRng, maxDet)`: greedy matching of the score-sorted detections
+ * to the ground truths at every IoU threshold (ignored and crowd ground truths last; a crowd one can match many),
+ * then detections outside the area range that matched nothing are ignored. null when there is neither.
+ */
+export function evaluateImg(gts: GtEntry[], dts: DtEntry[], ious: number[][], [lo, hi]: [number, number], maxDet: number): EvalImg | null {
+  if (!gts.length && !dts.length) return null;
+  const gIg = gts.map((g) => (g.ignore || g.area < lo || g.area > hi ? 1 : 0));
+  const gtind = stableArgsort(gIg);
+  const gtSorted = gtind.map((i) => gts[i]);
+  const gtIg = gtind.map((i) => gIg[i]);
+  const dtS = dts.slice(0, maxDet);
+  const D = dtS.length;
+  const G = gtSorted.length;
+  const gtm: number[][] = IOU_THRESHOLDS.map(() => new Array<number>(G).fill(0));
+  const dtm: number[][] = IOU_THRESHOLDS.map(() => new Array<number>(D).fill(0));
+  const dtIgM: boolean[][] = IOU_THRESHOLDS.map(() => new Array<boolean>(D).fill(false));
+  if (D && G) {
+    IOU_THRESHOLDS.forEach((t, tind) => {
+      dtS.forEach((d, dind) => {
+        let iou = Math.min(t, 1 - 1e-10);
+        let m = -1;
+        for (let gind = 0; gind < G; gind++) {
+          if (gtm[tind][gind] > 0 && !gtSorted[gind].crowd) continue;
+          if (m > -1 && gtIg[m] === 0 && gtIg[gind] === 1) break;
+          const v = ious[dind][gtind[gind]];
+          if (v < iou) continue;
+          iou = v;
+          m = gind;
+        }
+        if (m === -1) return;
+        dtIgM[tind][dind] = gtIg[m] === 1;
+        dtm[tind][dind] = gtSorted[m].id;
+        gtm[tind][m] = d.id;
+      });
+    });
+  }
+  dtS.forEach((d, dind) => {
+    const out = d.area < lo || d.area > hi;
+    for (let t = 0; t < T; t++) dtIgM[t][dind] = dtIgM[t][dind] || (dtm[t][dind] === 0 && out);
+  });
+  return { dtScores: dtS.map((d) => d.score), dtMatches: dtm, dtIgnore: dtIgM, gtIgnore: gtIg };
+}
+
+/**
+ * pycocotools `COCOeval.evaluate()`: ids as pycocotools assigns them (1-based over all gts / all dts), then
+ * computeIoU and evaluateImg for every image, category and area range at maxDets[-1].
+ */
+export function evaluate(images: readonly CocoImage[], catIds: number[], iouType: "bbox" | "segm"): CocoEvaluation {
   let gtId = 0;
   let dtId = 0;
   const perImage = images.map((im) => ({
-    gt: im.gt.map((g) => ({ o: g, id: ++gtId, area: area(g, iouType), ignore: g.iscrowd ? 1 : 0, crowd: !!g.iscrowd })),
-    dt: im.dt.map((d) => ({ o: d, id: ++dtId, area: area(d, iouType), score: d.score })),
+    gt: im.gt.map((g): GtEntry => ({ o: g, id: ++gtId, area: area(g, iouType), ignore: g.iscrowd ? 1 : 0, crowd: !!g.iscrowd })),
+    dt: im.dt.map((d): DtEntry => ({ o: d, id: ++dtId, area: area(d, iouType), score: d.score })),
   }));
-  // evalImgs[k][a][i]
   const evalImgs: (EvalImg | null)[][][] = catIds.map(() => AREA_RANGES.map(() => []));
   const maxDet = MAX_DETS[M - 1];
-  perImage.forEach((im) => {
+  for (const im of perImage) {
     catIds.forEach((cat, k) => {
       const gts = im.gt.filter((g) => g.o.categoryId === cat);
-      const dtsAll = im.dt.filter((d) => d.o.categoryId === cat);
-      // computeIoU: dts sorted by score (stable) and cut to maxDets[-1]
-      const dts = stableArgsort(dtsAll.map((d) => -d.score)).map((i) => dtsAll[i]).slice(0, maxDet);
-      const ious = dts.map((d) =>
-        gts.map((g) => (iouType === "bbox" ? boxIou(d.o.bbox!, g.o.bbox!, g.crowd) : maskIouPixels(d.o.mask!, g.o.mask!, g.crowd))),
-      );
-      AREA_RANGES.forEach(([lo, hi], a) => {
-        if (!gts.length && !dts.length) {
-          evalImgs[k][a].push(null);
-          return;
-        }
-        const gIg = gts.map((g) => (g.ignore || g.area < lo || g.area > hi ? 1 : 0));
-        const gtind = stableArgsort(gIg);
-        const gtSorted = gtind.map((i) => gts[i]);
-        const gtIg = gtind.map((i) => gIg[i]);
-        const dtS = dts.slice(0, maxDet);
-        const D = dtS.length;
-        const G = gtSorted.length;
-        const gtm: number[][] = IOU_THRESHOLDS.map(() => new Array<number>(G).fill(0));
-        const dtm: number[][] = IOU_THRESHOLDS.map(() => new Array<number>(D).fill(0));
-        const dtIgM: boolean[][] = IOU_THRESHOLDS.map(() => new Array<boolean>(D).fill(false));
-        if (D && G) {
-          IOU_THRESHOLDS.forEach((t, tind) => {
-            dtS.forEach((d, dind) => {
-              let iou = Math.min(t, 1 - 1e-10);
-              let m = -1;
-              for (let gind = 0; gind < G; gind++) {
-                if (gtm[tind][gind] > 0 && !gtSorted[gind].crowd) continue;
-                if (m > -1 && gtIg[m] === 0 && gtIg[gind] === 1) break;
-                const v = ious[dind][gtind[gind]];
-                if (v < iou) continue;
-                iou = v;
-                m = gind;
-              }
-              if (m === -1) return;
-              dtIgM[tind][dind] = gtIg[m] === 1;
-              dtm[tind][dind] = gtSorted[m].id;
-              gtm[tind][m] = d.id;
-            });
-          });
-        }
-        dtS.forEach((d, dind) => {
-          const out = d.area < lo || d.area > hi;
-          for (let t = 0; t < T; t++) dtIgM[t][dind] = dtIgM[t][dind] || (dtm[t][dind] === 0 && out);
-        });
-        evalImgs[k][a].push({ dtScores: dtS.map((d) => d.score), dtMatches: dtm, dtIgnore: dtIgM, gtIgnore: gtIg });
-      });
+      const { dts, ious } = computeIoU(gts, im.dt.filter((d) => d.o.categoryId === cat), iouType, maxDet);
+      AREA_RANGES.forEach((range, a) => evalImgs[k][a].push(evaluateImg(gts, dts, ious, range, maxDet)));
     });
-  });
-  // accumulate: precision[t][r][k][a][m], recall[t][k][a][m]
+  }
+  return { catIds, evalImgs };
+}
+
+/**
+ * pycocotools `COCOeval.accumulate()`: per (IoU threshold, category, area range, maxDets) the detections of every
+ * image merged by score, cumulative TP/FP, recall = TP / non-ignored gts, precision made monotone and read at the
+ * 101 recall thresholds (np.searchsorted, side='left'). −1 where a category has no ground truth.
+ */
+export function accumulate({ catIds, evalImgs }: CocoEvaluation): CocoAccumulation {
+  const K = catIds.length;
   const precision = new Float64Array(T * R * K * A * M).fill(-1);
   const recall = new Float64Array(T * K * A * M).fill(-1);
-  const P = (t: number, r: number, k: number, a: number, m: number) => (((t * R + r) * K + k) * A + a) * M + m;
-  const Rc = (t: number, k: number, a: number, m: number) => ((t * K + k) * A + a) * M + m;
-  let tp50 = 0;
-  let nd50 = 0;
-  let npig50 = 0;
-  // precision/recall at IoU 0.5 over every category (all areas, maxDets 100), detections of absent classes included
-  for (let k = 0; k < K; k++) {
-    for (const e of evalImgs[k][0]) {
-      if (!e) continue;
-      npig50 += e.gtIgnore.filter((g) => g === 0).length;
-      e.dtMatches[0].forEach((x, j) => {
-        if (!e.dtIgnore[0][j]) {
-          nd50++;
-          if (x) tp50++;
-        }
-      });
-    }
-  }
   for (let k = 0; k < K; k++) {
     for (let a = 0; a < A; a++) {
       for (let m = 0; m < M; m++) {
@@ -267,7 +293,7 @@ export function cocoEvaluate(images: readonly CocoImage[], options: CocoOptions 
             rc[j] = tpSum / npig;
             pr[j] = tpSum / (fpSum + tpSum + EPS);
           }
-          recall[Rc(t, k, a, m)] = nd ? rc[nd - 1] : 0;
+          recall[Rc(K, t, k, a, m)] = nd ? rc[nd - 1] : 0;
           for (let i = nd - 1; i > 0; i--) if (pr[i] > pr[i - 1]) pr[i - 1] = pr[i];
           for (let r = 0; r < R; r++) {
             // np.searchsorted(rc, recThr, side='left'): first index with rc[idx] >= recThr
@@ -280,29 +306,39 @@ export function cocoEvaluate(images: readonly CocoImage[], options: CocoOptions 
               else hi = mid;
             }
             if (lo >= nd) break; // pycocotools: IndexError → the remaining recall points stay 0
-            precision[P(t, r, k, a, m)] = pr[lo];
+            precision[P(K, t, r, k, a, m)] = pr[lo];
           }
-          for (let r = 0; r < R; r++) if (precision[P(t, r, k, a, m)] === -1) precision[P(t, r, k, a, m)] = 0;
+          for (let r = 0; r < R; r++) if (precision[P(K, t, r, k, a, m)] === -1) precision[P(K, t, r, k, a, m)] = 0;
         }
       }
     }
   }
+  return { numCategories: K, precision, recall };
+}
+
+/**
+ * pycocotools `COCOeval.summarize()` (its `_summarize(ap, iouThr, areaRng, maxDets)`): the twelve stats as means
+ * over the entries that are not −1 (−1 when none are); `categories` restricts AP to some category indices
+ * (used for the per-category AP).
+ */
+export function summarize({ numCategories: K, precision, recall }: CocoAccumulation, categories?: number[]): CocoStats {
   const meanValid = (vals: number[]) => {
     const v = vals.filter((x) => x > -1);
     return v.length ? v.reduce((s, x) => s + x, 0) / v.length : -1;
   };
-  const ap = (iouThr: number | null, a: number, m: number, ks: number[] = catIds.map((_, k) => k)) => {
+  const ks = categories ?? Array.from({ length: K }, (_, k) => k);
+  const ap = (iouThr: number | null, a: number, m: number) => {
     const ts = iouThr === null ? IOU_THRESHOLDS.map((_, t) => t) : IOU_THRESHOLDS.flatMap((x, t) => (x === iouThr ? [t] : []));
     const vals: number[] = [];
-    for (const t of ts) for (let r = 0; r < R; r++) for (const k of ks) vals.push(precision[P(t, r, k, a, m)]);
+    for (const t of ts) for (let r = 0; r < R; r++) for (const k of ks) vals.push(precision[P(K, t, r, k, a, m)]);
     return meanValid(vals);
   };
   const ar = (a: number, m: number) => {
     const vals: number[] = [];
-    for (let t = 0; t < T; t++) for (let k = 0; k < K; k++) vals.push(recall[Rc(t, k, a, m)]);
+    for (let t = 0; t < T; t++) for (const k of ks) vals.push(recall[Rc(K, t, k, a, m)]);
     return meanValid(vals);
   };
-  const stats: CocoStats = {
+  return {
     map: ap(null, 0, 2),
     map50: ap(0.5, 0, 2),
     map75: ap(0.75, 0, 2),
@@ -316,11 +352,41 @@ export function cocoEvaluate(images: readonly CocoImage[], options: CocoOptions 
     arMedium: ar(2, 2),
     arLarge: ar(3, 2),
   };
-  const perCategory = new Map(catIds.map((c, k) => [c, ap(null, 0, 2, [k])]));
-  return {
-    stats,
-    perCategory,
-    precision50: nd50 ? tp50 / nd50 : npig50 ? 0 : 1,
-    recall50: npig50 ? tp50 / npig50 : nd50 ? 0 : 1,
-  };
+}
+
+/**
+ * Not pycocotools: greedy COCO matching at IoU 0.5 over every category (all areas, maxDets 100), detections of
+ * absent classes included: TP / detections and TP / ground truths (1 when both are empty).
+ */
+function precisionRecall50({ evalImgs }: CocoEvaluation): { precision50: number; recall50: number } {
+  let tp50 = 0;
+  let nd50 = 0;
+  let npig50 = 0;
+  for (const byArea of evalImgs) {
+    for (const e of byArea[0]) {
+      if (!e) continue;
+      npig50 += e.gtIgnore.filter((g) => g === 0).length;
+      e.dtMatches[0].forEach((x, j) => {
+        if (!e.dtIgnore[0][j]) {
+          nd50++;
+          if (x) tp50++;
+        }
+      });
+    }
+  }
+  return { precision50: nd50 ? tp50 / nd50 : npig50 ? 0 : 1, recall50: npig50 ? tp50 / npig50 : nd50 ? 0 : 1 };
+}
+
+/** pycocotools `COCOeval(…).evaluate(); .accumulate(); .summarize()` over the given images. */
+export function cocoEvaluate(images: readonly CocoImage[], options: CocoOptions = {}): CocoResult {
+  const iouType = options.iouType ?? "bbox";
+  validateImages(images, iouType);
+  const catIds = options.categoryIds
+    ? [...new Set(options.categoryIds)].sort((a, b) => a - b)
+    : [...new Set(images.flatMap((im) => [...im.gt, ...im.dt].map((o) => o.categoryId)))].sort((a, b) => a - b);
+  const evaluation = evaluate(images, catIds, iouType);
+  const accumulated = accumulate(evaluation);
+  const stats = summarize(accumulated);
+  const perCategory = new Map(catIds.map((c, k) => [c, summarize(accumulated, [k]).map]));
+  return { stats, perCategory, ...precisionRecall50(evaluation) };
 }
