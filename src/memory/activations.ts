@@ -91,14 +91,14 @@ export function estimateActivations(cfg: PaliGemmaConfig, shape: ActivationShape
 }
 
 /**
- * Bytes of activations a training step holds at its peak. Without recomputation every layer's activations are kept
- * until the backward pass; with gradient checkpointing only the layer inputs are kept, plus one layer recomputed
- * at a time (and its gradients: twice the larger layer's working set).
+ * Bytes of activations the forward pass of a training step keeps for the backward pass. Without recomputation
+ * every layer's activations are kept; with gradient checkpointing only the layer inputs, plus one layer recomputed
+ * at a time.
  */
 export function trainingActivationBytes(a: ActivationEstimate, gradientCheckpointing: boolean): number {
   const outside = a.edgeBytes + a.logitsBytes;
   if (!gradientCheckpointing) return a.visionBytes + a.decoderBytes + outside;
-  return a.checkpointInputsBytes + 2 * Math.max(a.visionLayerBytes, a.decoderLayerBytes) + outside;
+  return a.checkpointInputsBytes + Math.max(a.visionLayerBytes, a.decoderLayerBytes) + outside;
 }
 
 /** Bytes an inference pass (no tape) holds at its peak: one layer's working set, the edges and the logits. */

@@ -66,8 +66,10 @@ export interface MemoryPlan {
   trainableValues: number;
   /** Activation figures by part. */
   activations: ActivationEstimate;
-  /** Activation bytes counted in the peak for this mode. */
+  /** Activation bytes the forward pass keeps (plus the KV cache in "inference"). */
   activationBytes: number;
+  /** Bytes the backward pass holds until it ends: activation gradients and transposed weights (0 in "inference"). */
+  backwardBytes: number;
   /** Bytes while loading: today's loader makes every weight float32-resident before any quantization. */
   loadPeakBytes: number;
   /** Bytes during a step (or a generate call in "inference"). */
@@ -176,10 +178,23 @@ export function planMemory(cfg: PaliGemmaConfig, options: MemoryPlanOptions = {}
   const largestLinear = Math.max(0, ...linears.map((p) => product(p.hfShape)));
   const dequantBytes = o.mode === "qlora" ? 2 * largestLinear * F32 : 0;
 
+  // The backward pass (TF.js engine.gradients) runs in one tidy: the gradient of every kept activation lives until
+  // it ends, and so does each linear's transposed weight (ops/matmul.ts's explicit-transpose gradient, dx = dy·Wᵀ;
+  // QLoRA transposes the dequantized weight). With recomputation, a layer's transients die with its own gradient
+  // call: one layer's weights at a time.
+  const linearBytes = linears.reduce((s, p) => s + F32 * product(p.hfShape), 0);
+  const layerLinearBytes = Math.max(
+    ...[cfg.visionConfig.numHiddenLayers, tc.numHiddenLayers].map((n, tower) => {
+      const inTower = linears.filter((p) => p.name.startsWith(tower === 0 ? "vision_tower." : "language_model."));
+      return inTower.reduce((s, p) => s + F32 * product(p.hfShape), 0) / n;
+    }),
+  );
+  const backwardBytes = o.mode === "inference" ? 0 : activationBytes + (o.gradientCheckpointing ? layerLinearBytes : linearBytes);
+
   const loraBytes = o.mode === "lora" || o.mode === "qlora" ? trainableValues * F32 : 0;
   const gradBytes = trainableValues * F32;
   const adamBytes = 2 * trainableValues * F32;
-  const stepPeakBytes = residentWeightBytes + loraBytes + gradBytes + adamBytes + activationBytes + dequantBytes;
+  const stepPeakBytes = residentWeightBytes + loraBytes + gradBytes + adamBytes + activationBytes + backwardBytes + dequantBytes;
   const loadPeakBytes = float32WeightBytes;
   const diskBytes = parameters * o.diskBytesPerValue;
 
@@ -205,6 +220,14 @@ export function planMemory(cfg: PaliGemmaConfig, options: MemoryPlanOptions = {}
       (o.mode === "inference" ? "" : o.gradientCheckpointing ? ", gradient checkpointing" : ", all layers kept") +
       (o.mode === "inference" ? "" : `; logits at ${o.labelledTokens} labelled rows`),
   });
+  if (backwardBytes) {
+    rows.push({
+      what: "backward transients",
+      bytes: backwardBytes,
+      counted: true,
+      note: `gradients of the kept activations + transposed weights (${o.gradientCheckpointing ? "one layer" : "every linear"}), until the pass ends`,
+    });
+  }
   if (dequantBytes) rows.push({ what: "dequantized weight", bytes: dequantBytes, counted: true, note: "largest linear in float32, and its gradient" });
 
   return {
@@ -216,6 +239,7 @@ export function planMemory(cfg: PaliGemmaConfig, options: MemoryPlanOptions = {}
     trainableValues,
     activations,
     activationBytes,
+    backwardBytes,
     loadPeakBytes,
     stepPeakBytes,
     peakBytes: Math.max(loadPeakBytes, stepPeakBytes),
