@@ -56,9 +56,12 @@ function waysOut(cfg: PaliGemmaConfig, plan: MemoryPlan, limit: MemoryLimit): st
 export function checkMemory(cfg: PaliGemmaConfig, options: MemoryPlanOptions, limit: MemoryLimit, what = "this model"): MemoryPlan {
   const plan = planMemory(cfg, options);
   if (plan.peakBytes <= limit.bytes) return plan;
+  const weights = `${plan.parameters.toLocaleString("en-US")} parameters as float32 weights (${formatBytes(plan.float32WeightBytes)})`;
   const biggest = plan.loadPeakBytes >= plan.stepPeakBytes
-    ? `its ${plan.parameters.toLocaleString("en-US")} parameters as float32 weights`
-    : `a ${plan.options.mode} step (weights, ${plan.options.mode === "inference" ? "" : "optimizer state, "}activations)`;
+    ? `${weights} while loading`
+    : plan.options.mode === "inference"
+      ? `${weights} + activations and KV cache (${formatBytes(plan.activationBytes)})`
+      : `weights, optimizer state and activations of a ${plan.options.mode} step`;
   const message = [
     `${what} needs ${formatBytes(plan.peakBytes)} (${biggest}); the ${limit.is} of backend "${limit.backend}" holds ` +
       `${formatBytes(limit.bytes)}. Nothing was allocated. Ways out:`,
