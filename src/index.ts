@@ -12,6 +12,10 @@ export {
 } from "./backend/select.js";
 export { BACKEND_TRAITS, traitsOf, activeTraits, type BackendTraits, type BackendProvider } from "./backend/traits.js";
 export * from "./config/index.js";
+export { planMemory, type MemoryPlan, type MemoryPlanOptions, type MemoryPlanRow, type TrainingMode } from "./memory/plan.js";
+export { formatMemoryPlan, formatBytes } from "./memory/format.js";
+export { memoryLimit, type MemoryLimit } from "./memory/limit.js";
+export { checkMemory, MemoryPlanError, type MemoryCheckOptions } from "./memory/check.js";
 export {
   SafetensorsFile,
   SafetensorsCheckpoint,

@@ -14,6 +14,8 @@ import { join } from "node:path";
 import { configToHfJson, loadPaliGemmaConfig } from "../config/paligemma.js";
 import { saveShardedSafetensors, type TensorToWrite } from "../io/safetensors-write.js";
 import { initBackend, type BackendName } from "../backend/select.js";
+import { checkMemoryBeforeLoad, type MemoryCheckOptions } from "../memory/check.js";
+import { memoryLimit } from "../memory/limit.js";
 import { paliGemmaParamSpecs, toCheckpointLayout } from "../io/keymap.js";
 import { buildModules, type PaliGemmaModules, type ParamMap } from "./build.js";
 import { loadParams, randomParams } from "./load.js";
@@ -35,7 +37,7 @@ export type { ForwardInputs } from "./inputs.js";
 
 export type { ForwardOptions, ForwardOutput, TrainableModel } from "./trainable.js";
 
-export interface LoadOptions {
+export interface LoadOptions extends MemoryCheckOptions {
   /** Force a backend ("tensorflow", "wasm", "cpu"); default: the best present (see backend/select.ts). */
   backend?: BackendName;
 }
@@ -57,10 +59,15 @@ export class PaliGemmaForConditionalGeneration implements TrainableModel {
     this.modules = buildModules(config, params);
   }
 
-  /** Load `config.json` and the safetensors weights (single file or sharded) from a HF checkpoint directory. */
+  /**
+   * Load `config.json` and the safetensors weights (single file or sharded) from a HF checkpoint directory.
+   * Before reading any weight, the memory plan (`options.memoryPlan`, default inference) is checked against the
+   * backend's limit: a MemoryPlanError names the figure, the limit and the ways out (`memoryCheck: false` skips it).
+   */
   static async fromPretrained(dir: string, options: LoadOptions = {}): Promise<PaliGemmaForConditionalGeneration> {
     await initBackend({ backend: options.backend });
     const config = await loadPaliGemmaConfig(dir);
+    checkMemoryBeforeLoad(config, options, memoryLimit(), dir);
     return new PaliGemmaForConditionalGeneration(config, await loadParams(config, dir));
   }
 
