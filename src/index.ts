@@ -25,7 +25,8 @@ export {
   type HostTensor,
 } from "./io/safetensors.js";
 export { saveSafetensors, saveShardedSafetensors } from "./io/safetensors-write.js";
-export { paliGemmaParamSpecs, canonicalName, type ParamSpec } from "./io/keymap.js";
+export { canonicalName, type ParamSpec } from "./io/keymap.js";
+export { paliGemmaParamSpecs } from "./model/layers.js";
 export {
   PaliGemmaForConditionalGeneration,
   type ForwardInputs,

@@ -7,7 +7,8 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { tf } from "../src/tf.js";
 import { PaliGemmaForConditionalGeneration, type ForwardInputs } from "../src/model/paligemma.js";
-import { paliGemmaParamSpecs, toCheckpointLayout } from "../src/io/keymap.js";
+import { toCheckpointLayout } from "../src/io/keymap.js";
+import { paliGemmaParamSpecs } from "../src/model/layers.js";
 import { Golden, TINY, maxAbsDiff, scaledDiff } from "./helpers/golden.js";
 import { presentBackends, useBackend } from "./helpers/backends.js";
 

@@ -1,6 +1,6 @@
 /**
  * `planMemory`: what a PaliGemma 2 configuration needs in memory, before anything is allocated. Pure arithmetic
- * from a `PaliGemmaConfig` and the parameter table of `io/keymap.ts` (the one list of tensors); no TF.js.
+ * from a `PaliGemmaConfig` and the layer table of `model/layers.ts` (the one list of tensors); no TF.js.
  *
  *     const plan = planMemory(config, { mode: "qlora", batchSize: 4, textTokens: 128, gradientCheckpointing: true });
  *     console.log(formatMemoryPlan(plan));
@@ -11,7 +11,8 @@
  * `quantizeModel` and bitsandbytes keep them). Optimizer state is AdamW's two float32 moments per trainable value.
  */
 import type { PaliGemmaConfig } from "../config/types.js";
-import { paliGemmaParamSpecs, type ParamSpec } from "../io/keymap.js";
+import type { ParamSpec } from "../io/keymap.js";
+import { paliGemmaParamSpecs } from "../model/layers.js";
 import { PALIGEMMA_PROJECTIONS } from "../lora/config.js";
 import {
   estimateActivations,

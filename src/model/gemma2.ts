@@ -8,31 +8,17 @@
  */
 import { tf } from "../tf.js";
 import type { Gemma2TextConfig } from "../config/types.js";
-import type { LinearLayer } from "./linear.js";
+import type { DecoderLayerParams, DecoderParams, ModuleKinds } from "./layers.js";
 import { geluTanh, rmsNorm } from "../ops/elementwise.js";
 import { applyRope, type RopeTables } from "../ops/rope.js";
 import { groupedQueryAttention } from "../ops/attention.js";
 import { checkpoint, variablesOf } from "../ops/checkpoint.js";
 
-export interface Gemma2Layer {
-  inputLayernorm: tf.Variable;
-  qProj: LinearLayer;
-  kProj: LinearLayer;
-  vProj: LinearLayer;
-  oProj: LinearLayer;
-  postAttentionLayernorm: tf.Variable;
-  preFeedforwardLayernorm: tf.Variable;
-  gateProj: LinearLayer;
-  upProj: LinearLayer;
-  downProj: LinearLayer;
-  postFeedforwardLayernorm: tf.Variable;
-}
+/** One decoder layer's modules: the decoder layer table (model/layers.ts) read as modules. */
+export type Gemma2Layer = DecoderLayerParams<ModuleKinds>;
 
-export interface Gemma2Decoder {
+export interface Gemma2Decoder extends DecoderParams<ModuleKinds> {
   config: Gemma2TextConfig;
-  embedTokens: tf.Variable; // float32[V, D]; also the tied LM head
-  layers: Gemma2Layer[];
-  norm: tf.Variable; // final RMSNorm
   /** Recompute each layer in the backward pass instead of keeping its activations (training only). */
   gradientCheckpointing?: boolean;
 }

@@ -37,3 +37,42 @@ export class Linear implements LinearLayer {
     });
   }
 }
+
+/**
+ * A named place for a linear layer: the HF module path (`…layers.0.self_attn.q_proj`, the PEFT `target_modules`
+ * vocabulary) and the layer it holds now. The model's modules hold slots, so `set` swaps what every forward uses
+ * (a `LoraLinear`, a `QuantLinear`) with no module surgery; the slot itself forwards to its layer.
+ */
+export class LinearSlot implements LinearLayer {
+  constructor(
+    readonly name: string,
+    private layer: LinearLayer,
+  ) {}
+
+  get(): LinearLayer {
+    return this.layer;
+  }
+
+  /** Put `layer` in this slot; it must map the same widths ([in → out]) as the layer it replaces. */
+  set(layer: LinearLayer): void {
+    if (layer.inFeatures !== this.inFeatures || layer.outFeatures !== this.outFeatures) {
+      throw new Error(
+        `${this.name}: a [${layer.inFeatures} → ${layer.outFeatures}] layer cannot replace the ` +
+          `[${this.inFeatures} → ${this.outFeatures}] one in this slot`,
+      );
+    }
+    this.layer = layer;
+  }
+
+  get inFeatures(): number {
+    return this.layer.inFeatures;
+  }
+
+  get outFeatures(): number {
+    return this.layer.outFeatures;
+  }
+
+  forward(x: tf.Tensor): tf.Tensor {
+    return this.layer.forward(x);
+  }
+}

@@ -10,11 +10,11 @@ import { SafetensorsCheckpoint } from "../io/safetensors.js";
 import {
   canonicalName,
   internalShape,
-  paliGemmaParamSpecs,
   toInternalLayout,
   TIED_LM_HEAD,
   type ParamSpec,
 } from "../io/keymap.js";
+import { paliGemmaParamSpecs } from "./layers.js";
 import type { ParamMap } from "./build.js";
 
 export class CheckpointError extends Error {

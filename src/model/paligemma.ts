@@ -16,7 +16,8 @@ import { saveShardedSafetensors, type TensorToWrite } from "../io/safetensors-wr
 import { initBackend, type BackendName } from "../backend/select.js";
 import { checkMemoryBeforeLoad, type MemoryCheckOptions } from "../memory/check.js";
 import { memoryLimit } from "../memory/limit.js";
-import { paliGemmaParamSpecs, toCheckpointLayout } from "../io/keymap.js";
+import { toCheckpointLayout } from "../io/keymap.js";
+import { paliGemmaParamSpecs } from "./layers.js";
 import { buildModules, type PaliGemmaModules, type ParamMap } from "./build.js";
 import { loadParams, randomParams } from "./load.js";
 import { siglipVisionTower } from "./siglip.js";
@@ -30,7 +31,7 @@ import { softcap } from "../ops/elementwise.js";
 import { causalLmLoss, crossEntropy, lossRows } from "../ops/loss.js";
 import { InputError, readInputs, type ForwardInputs, type HostInputs } from "./inputs.js";
 import type { ForwardOptions, ForwardOutput, TrainableModel } from "./trainable.js";
-import type { LinearLayer } from "./linear.js";
+import type { LinearSlot } from "./linear.js";
 import { generate, type GenerateInputs, type GenerateOptions, type GenerateOutput } from "../generate/generate.js";
 
 export type { ForwardInputs } from "./inputs.js";
@@ -43,11 +44,7 @@ export interface LoadOptions extends MemoryCheckOptions {
 }
 
 /** A linear slot of the model, by its HF module path (e.g. `language_model.model.layers.0.self_attn.q_proj`). */
-export interface LinearSlot {
-  name: string;
-  get(): LinearLayer;
-  set(layer: LinearLayer): void;
-}
+export type { LinearSlot } from "./linear.js";
 
 export class PaliGemmaForConditionalGeneration implements TrainableModel {
   readonly modules: PaliGemmaModules;
@@ -84,32 +81,11 @@ export class PaliGemmaForConditionalGeneration implements TrainableModel {
 
   /**
    * Every linear layer as a named slot: the injection point for LoRA and quantized layers (replace with `set`;
-   * no module surgery by string path). Names are HF module paths, the PEFT `target_modules` vocabulary.
+   * no module surgery by string path). Names are HF module paths, the PEFT `target_modules` vocabulary; the slots
+   * are the ones the layer table's linear factory created (model/build.ts), in table order.
    */
   namedLinears(): LinearSlot[] {
-    const slots: LinearSlot[] = [];
-    const add = <K extends string>(prefix: string, owner: Record<K, LinearLayer>, key: K, hf: string) =>
-      slots.push({ name: `${prefix}${hf}`, get: () => owner[key], set: (l) => (owner[key] = l) });
-    const V = "vision_tower.vision_model.encoder.layers.";
-    this.modules.visionTower.layers.forEach((l, i) => {
-      const o = l as unknown as Record<string, LinearLayer>;
-      add(`${V}${i}.`, o, "qProj", "self_attn.q_proj");
-      add(`${V}${i}.`, o, "kProj", "self_attn.k_proj");
-      add(`${V}${i}.`, o, "vProj", "self_attn.v_proj");
-      add(`${V}${i}.`, o, "outProj", "self_attn.out_proj");
-      add(`${V}${i}.`, o, "fc1", "mlp.fc1");
-      add(`${V}${i}.`, o, "fc2", "mlp.fc2");
-    });
-    add("", this.modules as unknown as Record<string, LinearLayer>, "projector", "multi_modal_projector.linear");
-    const T = "language_model.model.layers.";
-    this.modules.languageModel.layers.forEach((l, i) => {
-      const o = l as unknown as Record<string, LinearLayer>;
-      for (const [key, hf] of [
-        ["qProj", "self_attn.q_proj"], ["kProj", "self_attn.k_proj"], ["vProj", "self_attn.v_proj"],
-        ["oProj", "self_attn.o_proj"], ["gateProj", "mlp.gate_proj"], ["upProj", "mlp.up_proj"], ["downProj", "mlp.down_proj"],
-      ] as const) add(`${T}${i}.`, o, key, hf);
-    });
-    return slots;
+    return [...this.modules.linearSlots];
   }
 
   /**

@@ -5,33 +5,18 @@
  */
 import { tf } from "../tf.js";
 import type { SiglipVisionConfig } from "../config/types.js";
-import { Linear, type LinearLayer } from "./linear.js";
+import type { ModuleKinds, SiglipLayerParams, SiglipTowerParams } from "./layers.js";
 import { geluTanh, layerNorm } from "../ops/elementwise.js";
 import { groupedQueryAttention } from "../ops/attention.js";
 import { checkpoint, variablesOf } from "../ops/checkpoint.js";
 
-export interface LayerNormParams {
-  gamma: tf.Variable;
-  beta: tf.Variable;
-}
+export type { LayerNormParams } from "./layers.js";
 
-export interface SiglipLayer {
-  layerNorm1: LayerNormParams;
-  qProj: LinearLayer;
-  kProj: LinearLayer;
-  vProj: LinearLayer;
-  outProj: LinearLayer;
-  layerNorm2: LayerNormParams;
-  fc1: LinearLayer;
-  fc2: LinearLayer;
-}
+/** One encoder layer's modules: the SigLIP layer table (model/layers.ts) read as modules. */
+export type SiglipLayer = SiglipLayerParams<ModuleKinds>;
 
-export interface SiglipTower {
+export interface SiglipTower extends SiglipTowerParams<ModuleKinds> {
   config: SiglipVisionConfig;
-  patchEmbedding: Linear; // weight float32[C·p·p, D]: the stride-p conv as a matmul over flattened patches
-  positionEmbedding: tf.Variable; // float32[N, D]
-  layers: SiglipLayer[];
-  postLayerNorm: LayerNormParams;
   /** Recompute each layer in the backward pass instead of keeping its activations (training only). */
   gradientCheckpointing?: boolean;
 }

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { tf } from "../../src/tf.js";
 import { loadPaliGemmaConfig } from "../../src/config/paligemma.js";
 import type { PaliGemmaConfig } from "../../src/config/types.js";
-import { paliGemmaParamSpecs } from "../../src/io/keymap.js";
+import { paliGemmaParamSpecs } from "../../src/model/layers.js";
 import { PaliGemmaForConditionalGeneration } from "../../src/model/paligemma.js";
 import { planMemory } from "../../src/memory/plan.js";
 import { formatMemoryPlan } from "../../src/memory/format.js";
