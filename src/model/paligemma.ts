@@ -224,18 +224,22 @@ export class PaliGemmaForConditionalGeneration implements TrainableModel {
   forward(inputs: ForwardInputs, options: ForwardOptions = {}): ForwardOutput {
     const x = readInputs(inputs, this.config);
     const keep = options.outputHiddenStates ?? false;
-    return tf.tidy(() => {
+    const t = tf.tidy(() => {
       const { dec, img } = this.decodeAll(inputs, x, keep);
       const logits = this.lmHead(dec.hidden);
-      const o: ForwardOutput = { logits };
-      if (x.labels) o.loss = causalLmLoss(logits, x.labels, x.attentionMask);
-      if (keep) {
-        o.hiddenStates = dec.hiddenStates;
-        o.visionHiddenStates = img?.visionHiddenStates;
-        o.imageFeatures = img?.features;
-      }
-      return o as unknown as tf.TensorContainer;
-    }) as unknown as ForwardOutput;
+      const loss = x.labels ? causalLmLoss(logits, x.labels, x.attentionMask) : undefined;
+      return keep
+        ? { logits, loss, hiddenStates: dec.hiddenStates, visionHiddenStates: img?.visionHiddenStates, imageFeatures: img?.features }
+        : { logits, loss };
+    });
+    const o: ForwardOutput = { logits: t.logits };
+    if (t.loss) o.loss = t.loss;
+    if ("hiddenStates" in t) {
+      o.hiddenStates = t.hiddenStates;
+      o.visionHiddenStates = t.visionHiddenStates;
+      o.imageFeatures = t.imageFeatures;
+    }
+    return o;
   }
 
   /**
