@@ -154,9 +154,24 @@ describe("parsePaliGemmaConfig: HF semantics", () => {
         [null, null, null]),
     },
     {
-      name: "legacy hidden_act is used when hidden_activation is absent",
-      edit: (j) => { delete j.text_config.hidden_activation; j.text_config.hidden_act = "gelu"; },
+      name: "hidden_activation and vision hidden_act: exact GELU is honoured",
+      edit: (j) => { j.text_config.hidden_activation = "gelu"; j.vision_config.hidden_act = "gelu"; },
+      check: (c) => assert.deepEqual([c.textConfig.hiddenActivation, c.visionConfig.hiddenAct], ["gelu", "gelu"]),
+    },
+    {
+      name: "a legacy text hidden_act equal to what transformers uses (hidden_activation's default) is fine",
+      edit: (j) => { delete j.text_config.hidden_activation; j.text_config.hidden_act = "gelu_pytorch_tanh"; },
+      check: (c) => assert.equal(c.textConfig.hiddenActivation, "gelu_pytorch_tanh"),
+    },
+    {
+      name: "hidden_activation wins over hidden_act, as in transformers",
+      edit: (j) => { j.text_config.hidden_activation = "gelu"; j.text_config.hidden_act = "gelu_pytorch_tanh"; },
       check: (c) => assert.equal(c.textConfig.hiddenActivation, "gelu"),
+    },
+    {
+      name: "tie_word_embeddings false is kept (the model then loads lm_head.weight)",
+      edit: (j) => { j.text_config.tie_word_embeddings = false; },
+      check: (c) => assert.equal(c.textConfig.tieWordEmbeddings, false),
     },
     {
       name: "top-level ids absent: pad 0, bos/eos from the text config",
@@ -240,6 +255,12 @@ describe("parsePaliGemmaConfig: errors name the field", () => {
     ["text_config is not an object", (j) => { j.text_config = [1]; }, "text_config", /expected a JSON object/],
     ["eos token id as a list", (j) => { j.eos_token_id = [1, 107]; }, "eos_token_id", /got \[1,107\]/],
     ["attention biases", (j) => { j.text_config.attention_bias = true; }, "text_config.attention_bias", /only false/],
+    ["an activation we do not implement", (j) => { j.text_config.hidden_activation = "relu"; },
+      "text_config.hidden_activation", /got "relu"; supported activations: "gelu_pytorch_tanh", "gelu"$/],
+    ["a vision activation we do not implement", (j) => { j.vision_config.hidden_act = "quick_gelu"; },
+      "vision_config.hidden_act", /got "quick_gelu"; supported activations/],
+    ["legacy hidden_act that transformers would ignore", (j) => { j.text_config.hidden_act = "gelu"; },
+      "text_config.hidden_act", /got "gelu"; transformers ignores hidden_act for Gemma .*set "hidden_activation"/],
     ["top level is an array", { doc: [1, 2] }, "(root)", /got \[1,2\]; expected a JSON object/],
     ["top level is null", { doc: null }, "(root)", /got null; expected a JSON object/],
   ];

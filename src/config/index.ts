@@ -1,11 +1,11 @@
 /** Typed configs read from Hugging Face JSON: re-exports only. */
-export type { Gemma2TextConfig, PaliGemmaConfig, SiglipVisionConfig } from "./types.js";
+export type { Activation, Gemma2TextConfig, GemmaTextConfig, PaliGemmaConfig, SiglipVisionConfig } from "./types.js";
 export { ConfigError, describeValue } from "./errors.js";
+export { ACTIVATIONS } from "./fields.js";
+export { GEMMA2_DEFAULTS } from "./text.js";
+export { PALIGEMMA_DEFAULT_VISION, SIGLIP_VISION_DEFAULTS } from "./vision.js";
 export {
-  GEMMA2_DEFAULTS,
   PALIGEMMA_DEFAULTS,
-  PALIGEMMA_DEFAULT_VISION,
-  SIGLIP_VISION_DEFAULTS,
   configToHfJson,
   loadPaliGemmaConfig,
   parsePaliGemmaConfig,

@@ -3,8 +3,8 @@
  *
  * Port of (transformers v4.47.0, commit a5bb5284):
  *   - `models/paligemma/configuration_paligemma.py` (`PaliGemmaConfig.__init__`)
- *   - `models/gemma2/configuration_gemma2.py`       (`Gemma2Config.__init__` defaults)
- *   - `models/siglip/configuration_siglip.py`       (`SiglipVisionConfig.__init__` defaults)
+ *   - `models/gemma2/configuration_gemma2.py`       (`Gemma2Config.__init__` defaults: text.ts)
+ *   - `models/siglip/configuration_siglip.py`       (`SiglipVisionConfig.__init__` defaults: vision.ts)
  *
  * Hub configs are written with `to_json_file()` (`use_diff=True`): only keys that differ from the class defaults
  * are stored, so every omitted key must be filled with the default HF fills in. Unknown keys are ignored (HF
@@ -15,214 +15,13 @@ import { readFile } from "node:fs/promises";
 import * as path from "node:path";
 
 import { ConfigError } from "./errors.js";
-import type { Gemma2TextConfig, PaliGemmaConfig, SiglipVisionConfig } from "./types.js";
-
-type JsonObject = Record<string, unknown>;
-
-/** `Gemma2Config()` defaults (configuration_gemma2.py, v4.47; the Gemma 2 2B shapes). */
-export const GEMMA2_DEFAULTS: Readonly<Gemma2TextConfig> = Object.freeze({
-  modelType: "gemma2",
-  vocabSize: 256000,
-  hiddenSize: 2304,
-  intermediateSize: 9216,
-  numHiddenLayers: 26,
-  numAttentionHeads: 8,
-  numKeyValueHeads: 4,
-  headDim: 256,
-  rmsNormEps: 1e-6,
-  ropeTheta: 10000.0,
-  queryPreAttnScalar: 256,
-  attnLogitSoftcapping: 50.0,
-  finalLogitSoftcapping: 30.0,
-  slidingWindow: 4096,
-  hiddenActivation: "gelu_pytorch_tanh",
-  maxPositionEmbeddings: 8192,
-  tieWordEmbeddings: true,
-  padTokenId: 0,
-  bosTokenId: 2,
-  eosTokenId: 1,
-});
-
-/** `SiglipVisionConfig()` defaults (configuration_siglip.py, v4.47; the SigLIP base/16 shapes). */
-export const SIGLIP_VISION_DEFAULTS: Readonly<SiglipVisionConfig> = Object.freeze({
-  hiddenSize: 768,
-  intermediateSize: 3072,
-  numHiddenLayers: 12,
-  numAttentionHeads: 12,
-  numChannels: 3,
-  imageSize: 224,
-  patchSize: 16,
-  layerNormEps: 1e-6,
-  hiddenAct: "gelu_pytorch_tanh",
-});
-
-/**
- * The vision config `PaliGemmaConfig` builds when `vision_config` is absent (configuration_paligemma.py):
- * `SiglipVisionConfig(intermediate_size=4096, hidden_size=1152, patch_size=14, image_size=224,
- * num_hidden_layers=27, num_attention_heads=16, vocab_size=257152, vision_use_head=False)`.
- * Note 4096, not So400m's 4304: real checkpoints always carry an explicit vision_config.
- */
-export const PALIGEMMA_DEFAULT_VISION: Readonly<SiglipVisionConfig> = Object.freeze({
-  ...SIGLIP_VISION_DEFAULTS,
-  intermediateSize: 4096,
-  hiddenSize: 1152,
-  patchSize: 14,
-  imageSize: 224,
-  numHiddenLayers: 27,
-  numAttentionHeads: 16,
-});
+import { Fields, isObject } from "./fields.js";
+import { parseGemmaText } from "./text.js";
+import { PALIGEMMA_DEFAULT_VISION, SIGLIP_VISION_DEFAULTS, parseSiglip } from "./vision.js";
+import type { PaliGemmaConfig } from "./types.js";
 
 /** `PaliGemmaConfig.__init__` keyword defaults (configuration_paligemma.py). */
 export const PALIGEMMA_DEFAULTS = Object.freeze({ imageTokenIndex: 256000, projectionDim: 2048, padTokenId: 0 });
-
-/** Typed accessors for one JSON object; every error names `<prefix><key>`. */
-class Fields {
-  constructor(
-    private readonly obj: JsonObject,
-    private readonly prefix: string,
-    private readonly file: string,
-  ) {}
-
-  /** Dotted path of a key of this object. */
-  path(key: string): string {
-    return this.prefix + key;
-  }
-
-  raw(key: string): unknown {
-    return this.obj[key];
-  }
-
-  fail(key: string, fix: string, value: unknown = this.obj[key]): never {
-    throw new ConfigError({ field: this.path(key), value, fix, file: this.file });
-  }
-
-  /** A positive integer (`hidden_size`, layer counts, ...); `dflt` when the key is absent. */
-  posInt(key: string, dflt: number): number {
-    const v = this.obj[key];
-    if (v === undefined) return dflt;
-    if (typeof v !== "number" || !Number.isInteger(v) || v <= 0) this.fail(key, "expected a positive integer");
-    return v;
-  }
-
-  /** A token id: an integer ≥ 0. */
-  tokenId(key: string, dflt: number): number {
-    const v = this.obj[key];
-    if (v === undefined) return dflt;
-    if (typeof v !== "number" || !Number.isInteger(v) || v < 0) {
-      this.fail(key, "expected a token id (an integer >= 0)");
-    }
-    return v;
-  }
-
-  /** A positive finite number (epsilons, rope_theta, query_pre_attn_scalar). */
-  posNum(key: string, dflt: number): number {
-    const v = this.obj[key];
-    if (v === undefined) return dflt;
-    if (typeof v !== "number" || !Number.isFinite(v) || v <= 0) this.fail(key, "expected a positive number");
-    return v;
-  }
-
-  /** A positive number (integer if `integer`), or `null` = disabled (HF tests `is not None`): softcaps, window. */
-  positiveOrNull(key: string, dflt: number | null, integer: boolean): number | null {
-    const v = this.obj[key];
-    if (v === null) return null;
-    if (v === undefined) return dflt;
-    if (typeof v !== "number" || !(integer ? Number.isInteger(v) : Number.isFinite(v)) || v <= 0) {
-      this.fail(key, `expected a positive ${integer ? "integer" : "number"}, or null to disable it`);
-    }
-    return v;
-  }
-
-  str(key: string, dflt: string): string {
-    const v = this.obj[key];
-    if (v === undefined) return dflt;
-    if (typeof v !== "string" || v === "") this.fail(key, "expected a non-empty string");
-    return v;
-  }
-
-  bool(key: string, dflt: boolean): boolean {
-    const v = this.obj[key];
-    if (v === undefined) return dflt;
-    if (typeof v !== "boolean") this.fail(key, "expected true or false");
-    return v;
-  }
-
-  /** A nested object; `undefined` when absent or null (HF treats `None` as "use the default"). */
-  object(key: string): JsonObject | undefined {
-    const v = this.obj[key];
-    if (v === undefined || v === null) return undefined;
-    if (!isObject(v)) this.fail(key, "expected a JSON object");
-    return v;
-  }
-}
-
-function isObject(v: unknown): v is JsonObject {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
-
-const PALIGEMMA1_FIX =
-  "PaliGemma 1 / Gemma 1 text models are not supported yet; PaliGemma 2 checkpoints have " +
-  'text_config.model_type "gemma2"';
-
-/** Gemma2Config(**text_config), with the v4.47 defaults for omitted keys. */
-function parseGemma2(t: Fields): Gemma2TextConfig {
-  const modelType = t.raw("model_type");
-  if (modelType === undefined) {
-    // PaliGemmaConfig: text_config["model_type"] = text_config.get("model_type", "gemma")
-    t.fail("model_type", `Hugging Face reads a text_config without model_type as "gemma"; ${PALIGEMMA1_FIX}`);
-  }
-  if (modelType === "gemma") t.fail("model_type", PALIGEMMA1_FIX);
-  if (modelType !== "gemma2") t.fail("model_type", 'expected "gemma2" (PaliGemma 2 text model)');
-  if (t.bool("attention_bias", false)) {
-    t.fail("attention_bias", "Gemma 2 has no attention biases; only false is supported");
-  }
-  const d = GEMMA2_DEFAULTS;
-  // Gemma2Config reads `hidden_activation`; the legacy Gemma key `hidden_act` is accepted as a fallback.
-  const act = t.raw("hidden_activation") !== undefined
-    ? t.str("hidden_activation", d.hiddenActivation)
-    : t.str("hidden_act", d.hiddenActivation);
-  return {
-    modelType: "gemma2",
-    vocabSize: t.posInt("vocab_size", d.vocabSize),
-    hiddenSize: t.posInt("hidden_size", d.hiddenSize),
-    intermediateSize: t.posInt("intermediate_size", d.intermediateSize),
-    numHiddenLayers: t.posInt("num_hidden_layers", d.numHiddenLayers),
-    numAttentionHeads: t.posInt("num_attention_heads", d.numAttentionHeads),
-    numKeyValueHeads: t.posInt("num_key_value_heads", d.numKeyValueHeads),
-    headDim: t.posInt("head_dim", d.headDim),
-    rmsNormEps: t.posNum("rms_norm_eps", d.rmsNormEps),
-    ropeTheta: t.posNum("rope_theta", d.ropeTheta),
-    queryPreAttnScalar: t.posNum("query_pre_attn_scalar", d.queryPreAttnScalar),
-    attnLogitSoftcapping: t.positiveOrNull("attn_logit_softcapping", d.attnLogitSoftcapping, false),
-    finalLogitSoftcapping: t.positiveOrNull("final_logit_softcapping", d.finalLogitSoftcapping, false),
-    slidingWindow: t.positiveOrNull("sliding_window", d.slidingWindow, true),
-    hiddenActivation: act,
-    maxPositionEmbeddings: t.posInt("max_position_embeddings", d.maxPositionEmbeddings),
-    tieWordEmbeddings: t.bool("tie_word_embeddings", d.tieWordEmbeddings),
-    padTokenId: t.tokenId("pad_token_id", d.padTokenId),
-    bosTokenId: t.tokenId("bos_token_id", d.bosTokenId),
-    eosTokenId: t.tokenId("eos_token_id", d.eosTokenId),
-  };
-}
-
-/** SiglipVisionConfig(**vision_config) over `base` (the Siglip defaults, or PaliGemma's default tower). */
-function parseSiglip(v: Fields, base: Readonly<SiglipVisionConfig>): SiglipVisionConfig {
-  const modelType = v.raw("model_type");
-  if (modelType !== undefined && modelType !== "siglip_vision_model") {
-    v.fail("model_type", 'expected "siglip_vision_model" (the SigLIP tower of PaliGemma)');
-  }
-  return {
-    hiddenSize: v.posInt("hidden_size", base.hiddenSize),
-    intermediateSize: v.posInt("intermediate_size", base.intermediateSize),
-    numHiddenLayers: v.posInt("num_hidden_layers", base.numHiddenLayers),
-    numAttentionHeads: v.posInt("num_attention_heads", base.numAttentionHeads),
-    numChannels: v.posInt("num_channels", base.numChannels),
-    imageSize: v.posInt("image_size", base.imageSize),
-    patchSize: v.posInt("patch_size", base.patchSize),
-    layerNormEps: v.posNum("layer_norm_eps", base.layerNormEps),
-    hiddenAct: v.str("hidden_act", base.hiddenAct),
-  };
-}
 
 /**
  * Parse a PaliGemma 2 `config.json` object (as `JSON.parse` returns it) with HF 4.47 semantics.
@@ -252,7 +51,7 @@ export function parsePaliGemmaConfig(json: unknown, source = "config.json"): Pal
       "Gemma 1 text model, i.e. PaliGemma 1, which is not supported yet)");
   }
   const t: Fields = new Fields(textJson, "text_config.", source);
-  const text = parseGemma2(t);
+  const text = parseGemmaText(t);
 
   // vision_config None → PaliGemma's own So400m-like default tower; a dict → SiglipVisionConfig(**dict).
   const visionJson = top.object("vision_config");
@@ -263,22 +62,6 @@ export function parsePaliGemmaConfig(json: unknown, source = "config.json"): Pal
   const projectionDim = top.posInt("projection_dim", PALIGEMMA_DEFAULTS.projectionDim);
 
   // ---- cross-field checks (what the model code silently relies on) ----
-  if (vision.hiddenSize % vision.numAttentionHeads !== 0) {
-    v.fail("num_attention_heads", `vision_config.hidden_size (${vision.hiddenSize}) must be divisible by it`,
-      vision.numAttentionHeads);
-  }
-  if (vision.imageSize % vision.patchSize !== 0) {
-    v.fail("image_size", `expected a multiple of vision_config.patch_size (${vision.patchSize})`, vision.imageSize);
-  }
-  if (text.numAttentionHeads % text.numKeyValueHeads !== 0) {
-    t.fail("num_key_value_heads",
-      `text_config.num_attention_heads (${text.numAttentionHeads}) must be a multiple of it (grouped-query attention)`,
-      text.numKeyValueHeads);
-  }
-  for (const [key, id] of [["pad_token_id", text.padTokenId], ["bos_token_id", text.bosTokenId],
-    ["eos_token_id", text.eosTokenId]] as const) {
-    if (id >= text.vocabSize) t.fail(key, `expected a token id < text_config.vocab_size (${text.vocabSize})`, id);
-  }
   if (imageTokenIndex >= text.vocabSize) {
     top.fail("image_token_index", `expected a token id < text_config.vocab_size (${text.vocabSize})`, imageTokenIndex);
   }

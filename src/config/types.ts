@@ -4,6 +4,12 @@
  * Every field is filled in: `parsePaliGemmaConfig` supplies HF's defaults for keys the file omits.
  */
 
+/**
+ * An activation by its transformers `ACT2FN` name: `gelu_pytorch_tanh` (GELU, tanh approximation) or `gelu` (exact,
+ * erf). The supported list is `ACTIVATIONS` (config/fields.ts).
+ */
+export type Activation = "gelu_pytorch_tanh" | "gelu";
+
 /** SigLIP vision tower (`SiglipVisionConfig`, `vision_use_head=False` in PaliGemma). */
 export interface SiglipVisionConfig {
   hiddenSize: number; // width D_v (1152 for So400m)
@@ -14,11 +20,11 @@ export interface SiglipVisionConfig {
   imageSize: number; // 224 / 448 / 896
   patchSize: number; // 14
   layerNormEps: number; // 1e-6
-  hiddenAct: string; // "gelu_pytorch_tanh"
+  hiddenAct: Activation; // the MLP's, "gelu_pytorch_tanh"
 }
 
 /** Gemma 2 decoder (`Gemma2Config`). */
-export interface Gemma2TextConfig {
+export interface GemmaTextConfig {
   modelType: "gemma2";
   vocabSize: number;
   hiddenSize: number;
@@ -33,17 +39,20 @@ export interface Gemma2TextConfig {
   attnLogitSoftcapping: number | null; // 50 in Gemma 2; null disables
   finalLogitSoftcapping: number | null; // 30 in Gemma 2; null disables
   slidingWindow: number | null; // 4096; applied on even layers; null disables
-  hiddenActivation: string; // "gelu_pytorch_tanh"
-  maxPositionEmbeddings: number;
-  tieWordEmbeddings: boolean;
+  hiddenActivation: Activation; // the GeGLU MLP's gate activation, "gelu_pytorch_tanh"
+  maxPositionEmbeddings: number; // written back to config.json only: default RoPE has no length limit (HF neither)
+  tieWordEmbeddings: boolean; // true: logits = h·embed_tokensᵀ; false: the checkpoint's own lm_head.weight
   padTokenId: number;
   bosTokenId: number;
   eosTokenId: number;
 }
 
+/** The former name of {@link GemmaTextConfig}. */
+export type Gemma2TextConfig = GemmaTextConfig;
+
 /** Whole PaliGemma model (`PaliGemmaConfig`). */
 export interface PaliGemmaConfig {
-  textConfig: Gemma2TextConfig;
+  textConfig: GemmaTextConfig;
   visionConfig: SiglipVisionConfig;
   imageTokenIndex: number; // id of `<image>` (257152 in PaliGemma 2 checkpoints)
   projectionDim: number; // projector output width (= text hiddenSize)

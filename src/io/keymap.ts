@@ -17,8 +17,11 @@ export interface ParamSpec {
   init: Init;
 }
 
-/** The tied LM head: not stored by `save_pretrained`, accepted (and ignored) when a file has it. */
-export const TIED_LM_HEAD = "language_model.lm_head.weight";
+/**
+ * The LM head's module name. Tied (`tie_word_embeddings`, the default) it is `embed_tokens` itself: not stored by
+ * `save_pretrained`, and accepted (ignored) when a file has it. Untied, its `.weight` [V, D] is a parameter.
+ */
+export const LM_HEAD = "language_model.lm_head";
 
 /**
  * Newer transformers (≥ 4.52) name parameters `model.vision_tower.…`, `model.language_model.layers.…`,
@@ -28,7 +31,7 @@ const NAME_REWRITES: [RegExp, string][] = [
   [/^model\.vision_tower\./, "vision_tower."],
   [/^model\.multi_modal_projector\./, "multi_modal_projector."],
   [/^model\.language_model\./, "language_model.model."],
-  [/^lm_head\.weight$/, TIED_LM_HEAD],
+  [/^lm_head\.weight$/, `${LM_HEAD}.weight`],
 ];
 
 export function canonicalName(name: string): string {

@@ -9,7 +9,7 @@
 import { tf } from "../tf.js";
 import type { Gemma2TextConfig } from "../config/types.js";
 import type { DecoderLayerParams, DecoderParams, ModuleKinds } from "./layers.js";
-import { geluTanh, rmsNorm } from "../ops/elementwise.js";
+import { activation, rmsNorm } from "../ops/elementwise.js";
 import { applyRope, type RopeTables } from "../ops/rope.js";
 import { groupedQueryAttention } from "../ops/attention.js";
 import { checkpoint, variablesOf } from "../ops/checkpoint.js";
@@ -93,9 +93,10 @@ export function gemma2Attention(layer: Gemma2Layer, idx: number, x: tf.Tensor, c
   });
 }
 
-/** GeGLU: down(gelu_tanh(gate(h)) · up(h)). */
-export function gemma2Mlp(layer: Gemma2Layer, h: tf.Tensor): tf.Tensor {
-  return tf.tidy(() => layer.downProj.forward(tf.mul(geluTanh(layer.gateProj.forward(h)), layer.upProj.forward(h))));
+/** GeGLU: down(act(gate(h)) · up(h)), act = `hidden_activation` (tanh GELU in Gemma and Gemma 2). */
+export function gemma2Mlp(layer: Gemma2Layer, h: tf.Tensor, cfg: Gemma2TextConfig): tf.Tensor {
+  const act = activation(cfg.hiddenActivation);
+  return tf.tidy(() => layer.downProj.forward(tf.mul(act(layer.gateProj.forward(h)), layer.upProj.forward(h))));
 }
 
 /**
@@ -107,7 +108,7 @@ export function gemma2DecoderLayer(layer: Gemma2Layer, idx: number, x: tf.Tensor
     const eps = cfg.rmsNormEps;
     const a = gemma2Attention(layer, idx, rmsNorm(x, layer.inputLayernorm, eps), cfg, ctx);
     const x1 = tf.add(x, rmsNorm(a, layer.postAttentionLayernorm, eps));
-    const m = gemma2Mlp(layer, rmsNorm(x1, layer.preFeedforwardLayernorm, eps));
+    const m = gemma2Mlp(layer, rmsNorm(x1, layer.preFeedforwardLayernorm, eps), cfg);
     return tf.add(x1, rmsNorm(m, layer.postFeedforwardLayernorm, eps));
   });
 }

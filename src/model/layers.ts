@@ -15,8 +15,8 @@
  * `modeling_gemma2.py`, `modeling_paligemma.py` (transformers 4.47).
  */
 import type { tf } from "../tf.js";
-import type { Gemma2TextConfig, PaliGemmaConfig, SiglipVisionConfig } from "../config/types.js";
-import type { Init, Layout, ParamSpec } from "../io/keymap.js";
+import type { GemmaTextConfig, PaliGemmaConfig, SiglipVisionConfig } from "../config/types.js";
+import { LM_HEAD, type Init, type Layout, type ParamSpec } from "../io/keymap.js";
 import type { Linear, LinearSlot } from "./linear.js";
 
 /** What each kind of parameter group becomes for one reader of the table. */
@@ -120,7 +120,7 @@ export interface DecoderLayerParams<K extends Kinds> {
 }
 
 /** The seven linears of a Gemma 2 layer (no biases: `attention_bias` false, MLP bias-free). */
-function gemmaLinears<K extends Kinds>(f: ParamFactory<K>, p: string, tc: Gemma2TextConfig) {
+function gemmaLinears<K extends Kinds>(f: ParamFactory<K>, p: string, tc: GemmaTextConfig) {
   const D = tc.hiddenSize;
   const Q = tc.numAttentionHeads * tc.headDim;
   const KV = tc.numKeyValueHeads * tc.headDim;
@@ -137,7 +137,7 @@ function gemmaLinears<K extends Kinds>(f: ParamFactory<K>, p: string, tc: Gemma2
 }
 
 /** `Gemma2DecoderLayer`: sandwich norms, RMSNorm before and after both attention and MLP. */
-export function gemma2LayerTable<K extends Kinds>(f: ParamFactory<K>, p: string, tc: Gemma2TextConfig): DecoderLayerParams<K> {
+export function gemma2LayerTable<K extends Kinds>(f: ParamFactory<K>, p: string, tc: GemmaTextConfig): DecoderLayerParams<K> {
   const D = tc.hiddenSize;
   return {
     ...gemmaLinears(f, p, tc),
@@ -152,15 +152,18 @@ export interface DecoderParams<K extends Kinds> {
   embedTokens: K["vector"]; // [V, D]; also the LM head when tied
   layers: DecoderLayerParams<K>[];
   norm: K["vector"]; // final RMSNorm
+  lmHead: K["vector"] | null; // [V, D] untied output embedding (`tie_word_embeddings: false`); null = tied
 }
 
 const TEXT = "language_model.model.";
 
-export function decoderTable<K extends Kinds>(f: ParamFactory<K>, tc: Gemma2TextConfig): DecoderParams<K> {
+export function decoderTable<K extends Kinds>(f: ParamFactory<K>, tc: GemmaTextConfig): DecoderParams<K> {
   return {
     embedTokens: f.embedding(`${TEXT}embed_tokens`, tc.vocabSize, tc.hiddenSize),
     layers: Array.from({ length: tc.numHiddenLayers }, (_, l) => gemma2LayerTable(f, `${TEXT}layers.${l}.`, tc)),
     norm: f.rmsNorm(`${TEXT}norm`, tc.hiddenSize),
+    // nn.Linear(D, V, bias=False) holds [V, D] = [out, in]: kept as is and used as h·Wᵀ, like the tied embedding
+    lmHead: tc.tieWordEmbeddings ? null : f.embedding(LM_HEAD, tc.vocabSize, tc.hiddenSize),
   };
 }
 

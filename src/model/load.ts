@@ -11,7 +11,7 @@ import {
   canonicalName,
   internalShape,
   toInternalLayout,
-  TIED_LM_HEAD,
+  LM_HEAD,
   type ParamSpec,
 } from "../io/keymap.js";
 import { paliGemmaParamSpecs } from "./layers.js";
@@ -37,11 +37,13 @@ export async function loadParams(cfg: PaliGemmaConfig, path: string): Promise<Pa
   const params: ParamMap = new Map();
   try {
     const specs = paliGemmaParamSpecs(cfg);
+    // a tied head is embed_tokens: a stored copy (some exporters write one) is accepted and not read
+    const tiedHead = cfg.textConfig.tieWordEmbeddings ? `${LM_HEAD}.weight` : null;
     const fileName = new Map<string, string>(); // canonical → name in file
     for (const k of ckpt.keys()) {
       const canonical = canonicalName(k);
       const other = fileName.get(canonical);
-      if (other !== undefined && canonical !== TIED_LM_HEAD) {
+      if (other !== undefined && canonical !== tiedHead) {
         // Old and new HF spellings of one weight (e.g. `language_model.model.norm.weight` and
         // `model.language_model.norm.weight`): which one is meant is ambiguous, so refuse instead of picking one.
         throw new CheckpointError(
@@ -54,14 +56,17 @@ export async function loadParams(cfg: PaliGemmaConfig, path: string): Promise<Pa
     }
     const wanted = new Set(specs.map((s) => s.name));
     const missing = specs.filter((s) => !fileName.has(s.name)).map((s) => s.name);
-    const unused = [...fileName.keys()].filter((k) => !wanted.has(k) && k !== TIED_LM_HEAD);
+    const unused = [...fileName.keys()].filter((k) => !wanted.has(k) && k !== tiedHead);
     if (missing.length || unused.length) {
       const parts = [];
       if (missing.length) parts.push(`missing ${missing.length} tensor(s): ${listSome(missing)}`);
       if (unused.length) parts.push(`${unused.length} tensor(s) the config does not use: ${listSome(unused)}`);
+      const untied = missing.includes(`${LM_HEAD}.weight`)
+        ? " text_config.tie_word_embeddings is false, so the LM head is its own tensor: set it to true if the head is embed_tokens."
+        : "";
       throw new CheckpointError(
         `${path}: checkpoint does not match config.json — ${parts.join("; ")}. ` +
-          `Check that config.json belongs to these weights (layer counts, image size).`,
+          `Check that config.json belongs to these weights (layer counts, image size).${untied}`,
         path,
       );
     }

@@ -74,7 +74,7 @@ export class PaliGemmaForConditionalGeneration implements TrainableModel {
     return new PaliGemmaForConditionalGeneration(config, randomParams(config, options));
   }
 
-  /** Every parameter by its HF checkpoint name (internal layout; the tied lm_head is `embed_tokens`). */
+  /** Every parameter by its HF checkpoint name (internal layout; a tied lm_head is `embed_tokens`). */
   namedParameters(): Map<string, tf.Variable> {
     return new Map(this.params);
   }
@@ -179,14 +179,23 @@ export class PaliGemmaForConditionalGeneration implements TrainableModel {
   }
 
   /**
-   * Logits from final hidden states: tied LM head (h·Eᵀ), then the final soft-cap. float32[N,D] → float32[N,V].
-   * During generation Eᵀ is computed once per call (`lmHeadT`); otherwise the transpose is part of the graph so the
-   * tied embedding receives the head's gradient.
+   * The LM head's weight float32[V,D] (HF `get_output_embeddings`): `embed_tokens` when tied (the default), else the
+   * checkpoint's own `lm_head.weight` (`text_config.tie_word_embeddings: false`).
+   */
+  outputEmbeddings(): tf.Variable {
+    const lm = this.modules.languageModel;
+    return lm.lmHead ?? lm.embedTokens;
+  }
+
+  /**
+   * Logits from final hidden states: the LM head (h·Wᵀ, W = `outputEmbeddings()`), then the final soft-cap.
+   * float32[N,D] → float32[N,V]. During generation Wᵀ is computed once per call (`lmHeadT`); otherwise the transpose
+   * is part of the graph so the (tied) weight receives the head's gradient.
    */
   lmHeadRows(h: tf.Tensor, lmHeadT: tf.Tensor | null = null): tf.Tensor {
     return tf.tidy(() => {
       const cap = this.config.textConfig.finalLogitSoftcapping;
-      const logits = lmHeadT ? matMul(h, lmHeadT) : matMulT(h, this.modules.languageModel.embedTokens);
+      const logits = lmHeadT ? matMul(h, lmHeadT) : matMulT(h, this.outputEmbeddings());
       return cap ? softcap(logits, cap) : logits;
     });
   }
@@ -266,7 +275,7 @@ export class PaliGemmaForConditionalGeneration implements TrainableModel {
     const tc = this.config.textConfig;
     const n = promptIds.length;
     const cache: DecodeCache = this.modules.languageModel.layers.map(() => null);
-    cache.lmHeadT = tf.tidy(() => swapLastAxes(this.modules.languageModel.embedTokens)); // [D,V], freed with the cache
+    cache.lmHeadT = tf.tidy(() => swapLastAxes(this.outputEmbeddings())); // [D,V], freed with the cache
     const allowed = new Uint8Array(n * n).fill(1);
     const logits = tf.tidy(() => {
       const rope = ropeTables([Array.from({ length: n }, (_, i) => i + 1)], tc.headDim, tc.ropeTheta);

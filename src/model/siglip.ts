@@ -6,7 +6,7 @@
 import { tf } from "../tf.js";
 import type { SiglipVisionConfig } from "../config/types.js";
 import type { ModuleKinds, SiglipLayerParams, SiglipTowerParams } from "./layers.js";
-import { geluTanh, layerNorm } from "../ops/elementwise.js";
+import { activation, layerNorm } from "../ops/elementwise.js";
 import { groupedQueryAttention } from "../ops/attention.js";
 import { checkpoint, variablesOf } from "../ops/checkpoint.js";
 
@@ -58,14 +58,14 @@ export function siglipAttention(layer: SiglipLayer, x: tf.Tensor, numHeads: numb
   });
 }
 
-/** Pre-LN encoder layer: x += attn(LN1(x)); x += fc2(gelu_tanh(fc1(LN2(x)))). */
+/** Pre-LN encoder layer: x += attn(LN1(x)); x += fc2(act(fc1(LN2(x)))), act = `hidden_act` (tanh GELU). */
 export function siglipEncoderLayer(layer: SiglipLayer, x: tf.Tensor, cfg: SiglipVisionConfig): tf.Tensor {
   return tf.tidy(() => {
     const eps = cfg.layerNormEps;
     const h = layerNorm(x, layer.layerNorm1.gamma, layer.layerNorm1.beta, eps);
     const x1 = tf.add(x, siglipAttention(layer, h, cfg.numAttentionHeads));
     const h2 = layerNorm(x1, layer.layerNorm2.gamma, layer.layerNorm2.beta, eps);
-    return tf.add(x1, layer.fc2.forward(geluTanh(layer.fc1.forward(h2))));
+    return tf.add(x1, layer.fc2.forward(activation(cfg.hiddenAct)(layer.fc1.forward(h2))));
   });
 }
 

@@ -2,6 +2,7 @@
  * Element-wise pieces of Gemma 2 and SigLIP, written as the papers/reference code state them.
  */
 import { tf } from "../tf.js";
+import type { Activation } from "../config/types.js";
 
 const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
 
@@ -36,6 +37,28 @@ export const geluTanh: Unary = elementwiseWithGrad(
       return tf.add(tf.mul(0.5, tf.add(1, t)), tf.mul(tf.mul(0.5, x), tf.mul(tf.sub(1, tf.square(t)), dInner)));
     }),
 );
+
+/**
+ * GELU, exact (`gelu`, PyTorch's default `approximate="none"`): 0.5·x·(1 + erf(x/√2)).
+ * Backward: Φ(x) + x·φ(x) = 0.5·(1 + erf(x/√2)) + x·exp(−x²/2)/√(2π), recomputed from x.
+ */
+export const geluExact: Unary = elementwiseWithGrad(
+  (x) => tf.tidy(() => tf.mul(tf.mul(0.5, x), tf.add(1, tf.erf(tf.mul(x, Math.SQRT1_2))))),
+  (x) =>
+    tf.tidy(() => {
+      const cdf = tf.mul(0.5, tf.add(1, tf.erf(tf.mul(x, Math.SQRT1_2))));
+      const pdf = tf.mul(1 / Math.sqrt(2 * Math.PI), tf.exp(tf.mul(-0.5, tf.square(x))));
+      return tf.add(cdf, tf.mul(x, pdf));
+    }),
+);
+
+/** The op of each activation a config may name (config/fields.ts `ACTIVATIONS`; the type makes this total). */
+const ACTIVATION_OPS: Record<Activation, Unary> = { gelu_pytorch_tanh: geluTanh, gelu: geluExact };
+
+/** The element-wise op for a config's `hidden_act` / `hidden_activation`. */
+export function activation(name: Activation): Unary {
+  return ACTIVATION_OPS[name];
+}
 
 const softcapOps = new Map<number, Unary>();
 
