@@ -221,12 +221,10 @@ describe("parsePaliGemmaConfig: errors name the field", () => {
   type Edit = ((j: Record<string, any>) => void) | { doc: unknown };
   // [why, edit of the tiny document (or { doc } replacing it), field, message must match]
   const table: [string, Edit, string, RegExp][] = [
-    ["missing text_config (HF would build Gemma 1)", (j) => { delete j.text_config; }, "text_config",
-      /needs text_config with model_type "gemma2"/],
-    ["PaliGemma 1 text model", (j) => { j.text_config.model_type = "gemma"; }, "text_config.model_type",
-      /PaliGemma 1 \/ Gemma 1 text models are not supported yet.*"gemma2"/],
-    ["text_config without model_type defaults to gemma in HF", (j) => { delete j.text_config.model_type; },
-      "text_config.model_type", /read.* as "gemma"/],
+    ["a text model that is neither Gemma nor Gemma 2", (j) => { j.text_config.model_type = "llama"; },
+      "text_config.model_type", /got "llama"; expected "gemma2" \(PaliGemma 2\) or "gemma" \(PaliGemma 1\)/],
+    ["absent text_config is PaliGemma 1's 2048-wide Gemma: the tiny projector does not fit it",
+      (j) => { delete j.text_config; }, "projection_dim", /got 32; .*"projection_dim": 2048/],
     ["number written as a string", (j) => { j.text_config.hidden_size = "abc"; }, "text_config.hidden_size",
       /^config\.json: field text_config\.hidden_size: got "abc"; expected a positive integer$/],
     ["zero heads", (j) => { j.text_config.num_attention_heads = 0; }, "text_config.num_attention_heads",
@@ -315,10 +313,63 @@ describe("loadPaliGemmaConfig", () => {
     await expectError(dir, /invalid JSON/);
   }));
   it("errors inside the file carry its path", () => withDir(async (dir) => {
-    await writeFile(path.join(dir, "config.json"), JSON.stringify({ model_type: "paligemma" }));
+    await writeFile(path.join(dir, "config.json"), JSON.stringify({ model_type: "paligemma", projection_dim: 7 }));
     await assert.rejects(loadPaliGemmaConfig(dir), (err: unknown) =>
-      err instanceof ConfigError && err.field === "text_config" && err.file === path.join(dir, "config.json"));
+      err instanceof ConfigError && err.field === "projection_dim" && err.file === path.join(dir, "config.json"));
   }));
+});
+
+/**
+ * google/paligemma-3b-pt-224 `config.json` as on the hub (PaliGemma 1: a Gemma (1) text model, MQA, no
+ * hidden_activation; `projector_hidden_act` is a key HF's PaliGemma never reads).
+ */
+const HUB_PG1_3B_224 = {
+  architectures: ["PaliGemmaForConditionalGeneration"], bos_token_id: 2, eos_token_id: 1, hidden_size: 2048,
+  ignore_index: -100, image_token_index: 257152, model_type: "paligemma", pad_token_id: 0, projection_dim: 2048,
+  text_config: {
+    hidden_size: 2048, intermediate_size: 16384, model_type: "gemma", num_attention_heads: 8, num_hidden_layers: 18,
+    num_image_tokens: 256, num_key_value_heads: 1, torch_dtype: "float32", vocab_size: 257216,
+  },
+  torch_dtype: "float32", transformers_version: "4.41.0.dev0",
+  vision_config: {
+    hidden_size: 1152, intermediate_size: 4304, model_type: "siglip_vision_model", num_attention_heads: 16,
+    num_hidden_layers: 27, num_image_tokens: 256, patch_size: 14, projection_dim: 2048, projector_hidden_act: "gelu_fast",
+    vision_use_head: false,
+  },
+};
+
+describe("parsePaliGemmaConfig: PaliGemma 1 (text_config.model_type \"gemma\", GemmaConfig defaults)", () => {
+  it("the hub's paligemma-3b-pt-224 config: Gemma (1) in Gemma 2's terms", () => {
+    const t = parsePaliGemmaConfig(structuredClone(HUB_PG1_3B_224)).textConfig;
+    assert.deepEqual(t, {
+      modelType: "gemma", vocabSize: 257216, hiddenSize: 2048, intermediateSize: 16384, numHiddenLayers: 18,
+      numAttentionHeads: 8, numKeyValueHeads: 1, headDim: 256, rmsNormEps: 1e-6, ropeTheta: 10000,
+      queryPreAttnScalar: 256, attnLogitSoftcapping: null, finalLogitSoftcapping: null, slidingWindow: null,
+      hiddenActivation: "gelu_pytorch_tanh", maxPositionEmbeddings: 8192, tieWordEmbeddings: true,
+      padTokenId: 0, bosTokenId: 2, eosTokenId: 1,
+    } satisfies PaliGemmaConfig["textConfig"]);
+  });
+  it("Gemma 2-only keys in a gemma text_config are not read (GemmaConfig ignores them)", () => {
+    const j: Record<string, any> = structuredClone(HUB_PG1_3B_224);
+    Object.assign(j.text_config, { head_dim: 128, query_pre_attn_scalar: 7, sliding_window: 4, final_logit_softcapping: 3 });
+    const t = parsePaliGemmaConfig(j).textConfig;
+    assert.deepEqual([t.queryPreAttnScalar, t.slidingWindow, t.finalLogitSoftcapping], [128, null, null]);
+  });
+  it("text_config without model_type is gemma; hidden_activation null is tanh GELU (GemmaMLP)", () => {
+    const j: Record<string, any> = structuredClone(HUB_PG1_3B_224);
+    delete j.text_config.model_type;
+    j.text_config.hidden_activation = null;
+    const t = parsePaliGemmaConfig(j).textConfig;
+    assert.deepEqual([t.modelType, t.hiddenActivation], ["gemma", "gelu_pytorch_tanh"]);
+  });
+  it("absent text_config → PaliGemmaConfig's default Gemma, its vocabulary from the top-level vocab_size", () => {
+    const t = parsePaliGemmaConfig({ model_type: "paligemma", vocab_size: 257216 }).textConfig;
+    assert.deepEqual(
+      [t.modelType, t.hiddenSize, t.numHiddenLayers, t.intermediateSize, t.numAttentionHeads, t.numKeyValueHeads, t.vocabSize],
+      ["gemma", 2048, 18, 16384, 8, 1, 257216],
+    );
+    assert.equal(parsePaliGemmaConfig({ model_type: "paligemma" }).textConfig.vocabSize, 257152);
+  });
 });
 
 describe("configToHfJson round trip", () => {
@@ -326,6 +377,8 @@ describe("configToHfJson round trip", () => {
     ["tiny golden", () => readJson(path.join(TINY_DIR, "config.json"))],
     ["bench small", () => readJson(SMALL_CONFIG)],
     ["hub 3b-224", async () => structuredClone(HUB_3B_224)],
+    ["hub PaliGemma 1 3b-224", async () => structuredClone(HUB_PG1_3B_224)],
+    ["tiny golden PaliGemma 1", () => readJson(path.join(goldenDir("paligemma1"), "tiny", "config.json"))],
     ["hub 3b-224 without vision_config, softcaps off", async () => {
       const j: Record<string, any> = structuredClone(HUB_3B_224);
       delete j.vision_config;
@@ -343,7 +396,7 @@ describe("configToHfJson round trip", () => {
       assert.deepEqual(back, cfg);
       assert.equal(json.model_type, "paligemma");
       assert.deepEqual(json.architectures, ["PaliGemmaForConditionalGeneration"]);
-      assert.equal((json.text_config as Record<string, unknown>).model_type, "gemma2");
+      assert.equal((json.text_config as Record<string, unknown>).model_type, cfg.textConfig.modelType);
       assert.equal((json.vision_config as Record<string, unknown>).model_type, "siglip_vision_model");
     });
   }

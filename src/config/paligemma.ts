@@ -1,9 +1,11 @@
 /**
- * PaliGemma 2 `config.json` → typed {@link PaliGemmaConfig}, with Hugging Face transformers 4.47 semantics.
+ * PaliGemma 2 (and PaliGemma 1) `config.json` → typed {@link PaliGemmaConfig}, with Hugging Face transformers 4.47
+ * semantics.
  *
  * Port of (transformers v4.47.0, commit a5bb5284):
  *   - `models/paligemma/configuration_paligemma.py` (`PaliGemmaConfig.__init__`)
  *   - `models/gemma2/configuration_gemma2.py`       (`Gemma2Config.__init__` defaults: text.ts)
+ *   - `models/gemma/configuration_gemma.py`         (`GemmaConfig.__init__` defaults, PaliGemma 1: text.ts)
  *   - `models/siglip/configuration_siglip.py`       (`SiglipVisionConfig.__init__` defaults: vision.ts)
  *
  * Hub configs are written with `to_json_file()` (`use_diff=True`): only keys that differ from the class defaults
@@ -16,7 +18,7 @@ import * as path from "node:path";
 
 import { ConfigError } from "./errors.js";
 import { Fields, isObject } from "./fields.js";
-import { parseGemmaText } from "./text.js";
+import { PALIGEMMA_DEFAULT_TEXT, parseGemmaText } from "./text.js";
 import { PALIGEMMA_DEFAULT_VISION, SIGLIP_VISION_DEFAULTS, parseSiglip } from "./vision.js";
 import type { PaliGemmaConfig } from "./types.js";
 
@@ -44,14 +46,12 @@ export function parsePaliGemmaConfig(json: unknown, source = "config.json"): Pal
     top.fail("model_type", 'expected "paligemma" (PaliGemmaForConditionalGeneration)');
   }
 
+  // text_config None → PaliGemma 1's Gemma (vocab from the top-level vocab_size); a dict → Gemma(2)Config(**dict)
   const textJson = top.object("text_config");
-  if (textJson === undefined) {
-    top.fail("text_config",
-      'a PaliGemma 2 config needs text_config with model_type "gemma2" (without it Hugging Face builds a ' +
-      "Gemma 1 text model, i.e. PaliGemma 1, which is not supported yet)");
-  }
-  const t: Fields = new Fields(textJson, "text_config.", source);
-  const text = parseGemmaText(t);
+  const t: Fields = new Fields(textJson ?? {}, "text_config.", source);
+  const text = textJson === undefined
+    ? parseGemmaText(t, { ...PALIGEMMA_DEFAULT_TEXT, vocabSize: top.posInt("vocab_size", PALIGEMMA_DEFAULT_TEXT.vocabSize) })
+    : parseGemmaText(t);
 
   // vision_config None → PaliGemma's own So400m-like default tower; a dict → SiglipVisionConfig(**dict).
   const visionJson = top.object("vision_config");
@@ -148,30 +148,7 @@ export function configToHfJson(cfg: PaliGemmaConfig): Record<string, unknown> {
     pad_token_id: cfg.padTokenId,
     bos_token_id: cfg.bosTokenId,
     eos_token_id: cfg.eosTokenId,
-    text_config: {
-      model_type: "gemma2",
-      vocab_size: t.vocabSize,
-      hidden_size: t.hiddenSize,
-      intermediate_size: t.intermediateSize,
-      num_hidden_layers: t.numHiddenLayers,
-      num_attention_heads: t.numAttentionHeads,
-      num_key_value_heads: t.numKeyValueHeads,
-      head_dim: t.headDim,
-      hidden_activation: t.hiddenActivation,
-      max_position_embeddings: t.maxPositionEmbeddings,
-      rms_norm_eps: t.rmsNormEps,
-      rope_theta: t.ropeTheta,
-      query_pre_attn_scalar: t.queryPreAttnScalar,
-      sliding_window: t.slidingWindow,
-      final_logit_softcapping: t.finalLogitSoftcapping,
-      attn_logit_softcapping: t.attnLogitSoftcapping,
-      attention_bias: false,
-      tie_word_embeddings: t.tieWordEmbeddings,
-      pad_token_id: t.padTokenId,
-      bos_token_id: t.bosTokenId,
-      eos_token_id: t.eosTokenId,
-      num_image_tokens: cfg.numImageTokens,
-    },
+    text_config: textConfigToHfJson(cfg),
     vision_config: {
       model_type: "siglip_vision_model",
       hidden_size: v.hiddenSize,
@@ -187,5 +164,39 @@ export function configToHfJson(cfg: PaliGemmaConfig): Record<string, unknown> {
       num_image_tokens: cfg.numImageTokens,
       vision_use_head: false,
     },
+  };
+}
+
+/** `text_config` as Gemma2Config or GemmaConfig writes it (Gemma (1) has no soft-caps, window or pre-attn scalar). */
+function textConfigToHfJson(cfg: PaliGemmaConfig): Record<string, unknown> {
+  const t = cfg.textConfig;
+  const gemma2 = t.modelType === "gemma2"
+    ? {
+      query_pre_attn_scalar: t.queryPreAttnScalar,
+      sliding_window: t.slidingWindow,
+      final_logit_softcapping: t.finalLogitSoftcapping,
+      attn_logit_softcapping: t.attnLogitSoftcapping,
+    }
+    : {};
+  return {
+    model_type: t.modelType,
+    vocab_size: t.vocabSize,
+    hidden_size: t.hiddenSize,
+    intermediate_size: t.intermediateSize,
+    num_hidden_layers: t.numHiddenLayers,
+    num_attention_heads: t.numAttentionHeads,
+    num_key_value_heads: t.numKeyValueHeads,
+    head_dim: t.headDim,
+    hidden_activation: t.hiddenActivation,
+    max_position_embeddings: t.maxPositionEmbeddings,
+    rms_norm_eps: t.rmsNormEps,
+    rope_theta: t.ropeTheta,
+    ...gemma2,
+    attention_bias: false,
+    tie_word_embeddings: t.tieWordEmbeddings,
+    pad_token_id: t.padTokenId,
+    bos_token_id: t.bosTokenId,
+    eos_token_id: t.eosTokenId,
+    num_image_tokens: cfg.numImageTokens,
   };
 }

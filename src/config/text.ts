@@ -1,6 +1,9 @@
 /**
- * `text_config` → {@link GemmaTextConfig}: `Gemma2Config.__init__` defaults (transformers v4.47.0,
- * `models/gemma2/configuration_gemma2.py`) for omitted keys, validated.
+ * `text_config` → {@link GemmaTextConfig}, by `model_type`: "gemma2" (PaliGemma 2; `Gemma2Config.__init__`
+ * defaults, transformers v4.47.0 `models/gemma2/configuration_gemma2.py`) or "gemma" (PaliGemma 1; `GemmaConfig`,
+ * `models/gemma/configuration_gemma.py`), omitted keys filled with that class's defaults, validated.
+ * Gemma (1) is held in Gemma 2's terms: scores × head_dim^-0.5 (`queryPreAttnScalar = headDim`), no soft-caps, no
+ * sliding window; Gemma 2-only keys in a "gemma" text_config are not read (GemmaConfig does not either).
  */
 import type { Fields } from "./fields.js";
 import type { GemmaTextConfig } from "./types.js";
@@ -29,54 +32,87 @@ export const GEMMA2_DEFAULTS: Readonly<GemmaTextConfig> = Object.freeze({
   eosTokenId: 1,
 });
 
-const PALIGEMMA1_FIX =
-  "PaliGemma 1 / Gemma 1 text models are not supported yet; PaliGemma 2 checkpoints have " +
-  'text_config.model_type "gemma2"';
+/** `GemmaConfig()` defaults (configuration_gemma.py, v4.47; the Gemma 7B shapes), in Gemma 2's terms. */
+export const GEMMA_DEFAULTS: Readonly<GemmaTextConfig> = Object.freeze({
+  ...GEMMA2_DEFAULTS,
+  modelType: "gemma",
+  vocabSize: 256000,
+  hiddenSize: 3072,
+  intermediateSize: 24576,
+  numHiddenLayers: 28,
+  numAttentionHeads: 16,
+  numKeyValueHeads: 16,
+  headDim: 256,
+  queryPreAttnScalar: 256, // = head_dim: GemmaAttention scales by 1/sqrt(head_dim)
+  attnLogitSoftcapping: null,
+  finalLogitSoftcapping: null,
+  slidingWindow: null,
+});
+
+/**
+ * The text config `PaliGemmaConfig` builds when `text_config` is absent (configuration_paligemma.py): PaliGemma 1's
+ * `GemmaConfig(hidden_size=2048, num_hidden_layers=18, intermediate_size=16384, num_attention_heads=8,
+ * num_key_value_heads=1, vocab_size=vocab_size)` (the top-level `vocab_size`, default 257152).
+ */
+export const PALIGEMMA_DEFAULT_TEXT: Readonly<GemmaTextConfig> = Object.freeze({
+  ...GEMMA_DEFAULTS,
+  hiddenSize: 2048,
+  numHiddenLayers: 18,
+  intermediateSize: 16384,
+  numAttentionHeads: 8,
+  numKeyValueHeads: 1,
+  vocabSize: 257152,
+});
 
 /**
  * The MLP activation: `hidden_activation` (modeling_gemma2.py: `ACT2FN[config.hidden_activation]`). transformers
  * never reads the legacy `hidden_act` of a Gemma config, so one that names another activation than the one used is
  * refused rather than silently ignored.
  */
-function gemmaActivation(t: Fields, dflt: GemmaTextConfig["hiddenActivation"]): GemmaTextConfig["hiddenActivation"] {
-  const act = t.activation("hidden_activation", dflt);
+function gemmaActivation(t: Fields, modelType: GemmaTextConfig["modelType"]): GemmaTextConfig["hiddenActivation"] {
+  const dflt = "gelu_pytorch_tanh";
+  // GemmaMLP: `if config.hidden_activation is None: … "gelu_pytorch_tanh"`; Gemma2Config has no None default
+  const absent = t.raw("hidden_activation") === undefined || (modelType === "gemma" && t.raw("hidden_activation") === null);
+  const act = absent ? dflt : t.activation("hidden_activation", dflt);
   const legacy = t.raw("hidden_act");
-  if (t.raw("hidden_activation") === undefined && legacy !== undefined && legacy !== act) {
+  if (absent && legacy !== undefined && legacy !== act) {
     t.fail("hidden_act", `transformers ignores hidden_act for Gemma and uses hidden_activation (default "${dflt}"); ` +
       `set "hidden_activation" to the activation you mean ("gelu_pytorch_tanh" or "gelu") and drop hidden_act`);
   }
   return act;
 }
 
-/** Gemma2Config(**text_config), with the v4.47 defaults for omitted keys. */
-export function parseGemmaText(t: Fields): GemmaTextConfig {
-  const modelType = t.raw("model_type");
-  if (modelType === undefined) {
-    // PaliGemmaConfig: text_config["model_type"] = text_config.get("model_type", "gemma")
-    t.fail("model_type", `Hugging Face reads a text_config without model_type as "gemma"; ${PALIGEMMA1_FIX}`);
+/**
+ * GemmaConfig / Gemma2Config(**text_config) over `base` (the class defaults, or PaliGemma's default text model for
+ * an absent text_config). A text_config without model_type is "gemma", as `PaliGemmaConfig` reads it.
+ */
+export function parseGemmaText(t: Fields, base?: Readonly<GemmaTextConfig>): GemmaTextConfig {
+  const modelType = t.raw("model_type") ?? "gemma";
+  if (modelType !== "gemma" && modelType !== "gemma2") {
+    t.fail("model_type", 'expected "gemma2" (PaliGemma 2) or "gemma" (PaliGemma 1)');
   }
-  if (modelType === "gemma") t.fail("model_type", PALIGEMMA1_FIX);
-  if (modelType !== "gemma2") t.fail("model_type", 'expected "gemma2" (PaliGemma 2 text model)');
+  const gemma2 = modelType === "gemma2";
   if (t.bool("attention_bias", false)) {
-    t.fail("attention_bias", "Gemma 2 has no attention biases; only false is supported");
+    t.fail("attention_bias", "Gemma has no attention biases; only false is supported");
   }
-  const d = GEMMA2_DEFAULTS;
+  const d = base ?? (gemma2 ? GEMMA2_DEFAULTS : GEMMA_DEFAULTS);
+  const headDim = t.posInt("head_dim", d.headDim);
   const text: GemmaTextConfig = {
-    modelType: "gemma2",
+    modelType,
     vocabSize: t.posInt("vocab_size", d.vocabSize),
     hiddenSize: t.posInt("hidden_size", d.hiddenSize),
     intermediateSize: t.posInt("intermediate_size", d.intermediateSize),
     numHiddenLayers: t.posInt("num_hidden_layers", d.numHiddenLayers),
     numAttentionHeads: t.posInt("num_attention_heads", d.numAttentionHeads),
     numKeyValueHeads: t.posInt("num_key_value_heads", d.numKeyValueHeads),
-    headDim: t.posInt("head_dim", d.headDim),
+    headDim,
     rmsNormEps: t.posNum("rms_norm_eps", d.rmsNormEps),
     ropeTheta: t.posNum("rope_theta", d.ropeTheta),
-    queryPreAttnScalar: t.posNum("query_pre_attn_scalar", d.queryPreAttnScalar),
-    attnLogitSoftcapping: t.positiveOrNull("attn_logit_softcapping", d.attnLogitSoftcapping, false),
-    finalLogitSoftcapping: t.positiveOrNull("final_logit_softcapping", d.finalLogitSoftcapping, false),
-    slidingWindow: t.positiveOrNull("sliding_window", d.slidingWindow, true),
-    hiddenActivation: gemmaActivation(t, d.hiddenActivation),
+    queryPreAttnScalar: gemma2 ? t.posNum("query_pre_attn_scalar", d.queryPreAttnScalar) : headDim,
+    attnLogitSoftcapping: gemma2 ? t.positiveOrNull("attn_logit_softcapping", d.attnLogitSoftcapping, false) : null,
+    finalLogitSoftcapping: gemma2 ? t.positiveOrNull("final_logit_softcapping", d.finalLogitSoftcapping, false) : null,
+    slidingWindow: gemma2 ? t.positiveOrNull("sliding_window", d.slidingWindow, true) : null,
+    hiddenActivation: gemmaActivation(t, modelType),
     maxPositionEmbeddings: t.posInt("max_position_embeddings", d.maxPositionEmbeddings),
     tieWordEmbeddings: t.bool("tie_word_embeddings", d.tieWordEmbeddings),
     padTokenId: t.tokenId("pad_token_id", d.padTokenId),

@@ -1,6 +1,6 @@
 /**
- * Typed PaliGemma 2 configuration: the camelCase mirror of a Hugging Face `config.json`
- * (`PaliGemmaConfig` with a Gemma 2 `text_config` and a SigLIP `vision_config`).
+ * Typed PaliGemma configuration: the camelCase mirror of a Hugging Face `config.json` (`PaliGemmaConfig` with a
+ * Gemma 2 `text_config` (PaliGemma 2) or a Gemma one (PaliGemma 1), and a SigLIP `vision_config`).
  * Every field is filled in: `parsePaliGemmaConfig` supplies HF's defaults for keys the file omits.
  */
 
@@ -23,9 +23,12 @@ export interface SiglipVisionConfig {
   hiddenAct: Activation; // the MLP's, "gelu_pytorch_tanh"
 }
 
-/** Gemma 2 decoder (`Gemma2Config`). */
+/**
+ * The decoder: Gemma 2 (`Gemma2Config`, PaliGemma 2) or Gemma (1) (`GemmaConfig`, PaliGemma 1). Gemma (1) is held in
+ * Gemma 2's terms: `queryPreAttnScalar` = `headDim` (scores × head_dim^-0.5), soft-caps and sliding window null.
+ */
 export interface GemmaTextConfig {
-  modelType: "gemma2";
+  modelType: "gemma2" | "gemma"; // selects the decoder-layer table (model/layers.ts)
   vocabSize: number;
   hiddenSize: number;
   intermediateSize: number;

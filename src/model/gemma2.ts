@@ -5,6 +5,8 @@
  *   - scores scaled by query_pre_attn_scalar^-0.5 (not head_dim), soft-capped at 50 before the mask;
  *   - sliding-window attention on even layers (0, 2, …), global on odd layers;
  *   - GeGLU MLP with tanh GELU; RoPE half-split; embeddings × √hidden.
+ * PaliGemma 1's Gemma (1) decoder runs through the same code: its layer table has no post-norms, and its config
+ * (config/text.ts) has no soft-caps, no window, and query_pre_attn_scalar = head_dim.
  */
 import { tf } from "../tf.js";
 import type { Gemma2TextConfig } from "../config/types.js";
@@ -102,14 +104,16 @@ export function gemma2Mlp(layer: Gemma2Layer, h: tf.Tensor, cfg: Gemma2TextConfi
 /**
  * One decoder layer with sandwich norms:
  *   x = x + post_attn_norm(attn(input_norm(x)));  x = x + post_ff_norm(mlp(pre_ff_norm(x)))
+ * Gemma (1) has no post-norms (null in its layer table): x = x + attn(input_norm(x)); x = x + mlp(pre_ff_norm(x)).
  */
 export function gemma2DecoderLayer(layer: Gemma2Layer, idx: number, x: tf.Tensor, cfg: Gemma2TextConfig, ctx: AttentionContext): tf.Tensor {
   return tf.tidy(() => {
     const eps = cfg.rmsNormEps;
     const a = gemma2Attention(layer, idx, rmsNorm(x, layer.inputLayernorm, eps), cfg, ctx);
-    const x1 = tf.add(x, rmsNorm(a, layer.postAttentionLayernorm, eps));
+    const post = (t: tf.Tensor, w: tf.Variable | null) => (w ? rmsNorm(t, w, eps) : t);
+    const x1 = tf.add(x, post(a, layer.postAttentionLayernorm));
     const m = gemma2Mlp(layer, rmsNorm(x1, layer.preFeedforwardLayernorm, eps), cfg);
-    return tf.add(x1, rmsNorm(m, layer.postFeedforwardLayernorm, eps));
+    return tf.add(x1, post(m, layer.postFeedforwardLayernorm));
   });
 }
 

@@ -11,6 +11,9 @@
  *     factory records each slot it creates, and those records are the model's `namedLinears()`.
  * The module structs (`SiglipLayer`, `Gemma2Layer`, …) are these tables' types read with {@link ModuleKinds}.
  *
+ * Variants are tables: Gemma 2's decoder layer has four norms, Gemma (1)'s (PaliGemma 1) two; which one a model
+ * uses follows `text_config.model_type` ({@link DECODER_LAYER_TABLES}).
+ *
  * Sources: HF `modeling_siglip.py`, `modeling_gemma.py`,
  * `modeling_gemma2.py`, `modeling_paligemma.py` (transformers 4.47).
  */
@@ -101,10 +104,13 @@ export function siglipTowerTable<K extends Kinds>(f: ParamFactory<K>, cfg: PaliG
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// Gemma 2 decoder
+// Gemma decoders: Gemma 2 (PaliGemma 2) and Gemma (1) (PaliGemma 1)
 // ---------------------------------------------------------------------------------------------------------------
 
-/** One decoder layer: `x += post_attn(attn(input(x)));  x += post_ff(mlp(pre_ff(x)))`. */
+/**
+ * One decoder layer. The forward is `x += post_attn?(attn(input(x)));  x += post_ff?(mlp(pre_ff(x)))`: a norm
+ * that a variant does not have is `null` (the identity).
+ */
 export interface DecoderLayerParams<K extends Kinds> {
   qProj: K["linear"];
   kProj: K["linear"];
@@ -114,12 +120,12 @@ export interface DecoderLayerParams<K extends Kinds> {
   upProj: K["linear"];
   downProj: K["linear"];
   inputLayernorm: K["vector"];
-  postAttentionLayernorm: K["vector"]; // on the attention output
+  postAttentionLayernorm: K["vector"] | null; // on the attention output (Gemma 2 only)
   preFeedforwardLayernorm: K["vector"]; // on the MLP input
-  postFeedforwardLayernorm: K["vector"]; // on the MLP output
+  postFeedforwardLayernorm: K["vector"] | null; // on the MLP output (Gemma 2 only)
 }
 
-/** The seven linears of a Gemma 2 layer (no biases: `attention_bias` false, MLP bias-free). */
+/** The seven linears of a Gemma / Gemma 2 layer (no biases: `attention_bias` false, MLP bias-free). */
 function gemmaLinears<K extends Kinds>(f: ParamFactory<K>, p: string, tc: GemmaTextConfig) {
   const D = tc.hiddenSize;
   const Q = tc.numAttentionHeads * tc.headDim;
@@ -148,6 +154,25 @@ export function gemma2LayerTable<K extends Kinds>(f: ParamFactory<K>, p: string,
   };
 }
 
+/**
+ * `GemmaDecoderLayer` (Gemma 1): pre-norms only. Its `post_attention_layernorm` is, despite the name, the norm on
+ * the MLP input (`hidden_states = self.post_attention_layernorm(hidden_states)` after the attention residual), i.e.
+ * Gemma 2's `pre_feedforward_layernorm`; nothing normalises the attention or MLP outputs.
+ */
+export function gemmaLayerTable<K extends Kinds>(f: ParamFactory<K>, p: string, tc: GemmaTextConfig): DecoderLayerParams<K> {
+  const D = tc.hiddenSize;
+  return {
+    ...gemmaLinears(f, p, tc),
+    inputLayernorm: f.rmsNorm(`${p}input_layernorm`, D),
+    postAttentionLayernorm: null,
+    preFeedforwardLayernorm: f.rmsNorm(`${p}post_attention_layernorm`, D),
+    postFeedforwardLayernorm: null,
+  };
+}
+
+/** The decoder-layer table of each `text_config.model_type`. */
+export const DECODER_LAYER_TABLES = { gemma: gemmaLayerTable, gemma2: gemma2LayerTable } as const;
+
 export interface DecoderParams<K extends Kinds> {
   embedTokens: K["vector"]; // [V, D]; also the LM head when tied
   layers: DecoderLayerParams<K>[];
@@ -158,9 +183,10 @@ export interface DecoderParams<K extends Kinds> {
 const TEXT = "language_model.model.";
 
 export function decoderTable<K extends Kinds>(f: ParamFactory<K>, tc: GemmaTextConfig): DecoderParams<K> {
+  const layerTable = DECODER_LAYER_TABLES[tc.modelType];
   return {
     embedTokens: f.embedding(`${TEXT}embed_tokens`, tc.vocabSize, tc.hiddenSize),
-    layers: Array.from({ length: tc.numHiddenLayers }, (_, l) => gemma2LayerTable(f, `${TEXT}layers.${l}.`, tc)),
+    layers: Array.from({ length: tc.numHiddenLayers }, (_, l) => layerTable(f, `${TEXT}layers.${l}.`, tc)),
     norm: f.rmsNorm(`${TEXT}norm`, tc.hiddenSize),
     // nn.Linear(D, V, bias=False) holds [V, D] = [out, in]: kept as is and used as h·Wᵀ, like the tied embedding
     lmHead: tc.tieWordEmbeddings ? null : f.embedding(LM_HEAD, tc.vocabSize, tc.hiddenSize),
