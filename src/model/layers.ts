@@ -14,8 +14,11 @@
  * Variants are tables: Gemma 2's decoder layer has four norms, Gemma (1)'s (PaliGemma 1) two; which one a model
  * uses follows `text_config.model_type` ({@link DECODER_LAYER_TABLES}).
  *
- * Sources: HF `modeling_siglip.py`, `modeling_gemma.py`,
- * `modeling_gemma2.py`, `modeling_paligemma.py` (transformers 4.47).
+ * Sources: HF `modeling_siglip.py`, `modeling_gemma.py`, `modeling_gemma2.py`, `modeling_paligemma.py` (4.47).
+ *
+ * @example
+ * paliGemmaParamSpecs(cfg).length;  // every tensor of the checkpoint
+ * model.namedLinears().map((s) => s.name); // the table's linears, in table order
  */
 import type { tf } from "../tf.js";
 import type { GemmaTextConfig, PaliGemmaConfig, SiglipVisionConfig } from "../config/types.js";
