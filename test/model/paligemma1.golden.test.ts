@@ -3,7 +3,8 @@
  * tiny random model made by test/fixtures/golden/paligemma1/gen.py (its docstring lists what the files hold). The
  * decoder is Gemma's: two pre-norms per layer, no soft-caps, no sliding window, scores × head_dim^-0.5, multi-query
  * attention. Tolerances are those of the PaliGemma 2 golden test (test/model.golden.test.ts): logits ≤ 1e-4 absolute
- * (float32 kernels of a 2+2-layer model differ from torch's by ≤ 1e-5 there), loss ≤ 1e-5 relative.
+ * (float32 kernels of a 2+2-layer model differ from torch's by ≤ 1e-5 there), loss ≤ 1e-5 relative. Runs on every
+ * backend present, like the PaliGemma 2 golden test.
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
@@ -16,10 +17,12 @@ import { paliGemmaParamSpecs } from "../../src/model/layers.js";
 import { maxAbsDiff } from "../helpers/golden.js";
 import { goldenDir } from "../helpers/paths.js";
 import { withTmpDir } from "../helpers/tmp.js";
+import { presentBackends, useBackend } from "../helpers/backends.js";
 
 const DIR = `${goldenDir("paligemma1")}/tiny`;
+const backends = await presentBackends();
 
-describe("golden tiny PaliGemma (1), made by transformers 4.47.1", () => {
+for (const backend of backends) describe(`golden tiny PaliGemma (1), made by transformers 4.47.1, on ${backend}`, () => {
   let ref: SafetensorsCheckpoint;
   let model: PaliGemmaForConditionalGeneration;
   let train: ForwardInputs;
@@ -30,8 +33,9 @@ describe("golden tiny PaliGemma (1), made by transformers 4.47.1", () => {
   const scalar = async (name: string) => (await ref.read(name)).data[0]!;
 
   before(async () => {
+    await useBackend(backend);
     ref = await SafetensorsCheckpoint.open(`${DIR}/outputs.safetensors`);
-    model = await PaliGemmaForConditionalGeneration.fromPretrained(DIR, { backend: "cpu" });
+    model = await PaliGemmaForConditionalGeneration.fromPretrained(DIR, { backend });
     const [pixelValues, inputIds, attentionMask, tokenTypeIds, labels] = await Promise.all(
       ["pixel_values", "input_ids", "attention_mask", "token_type_ids", "labels"].map((k) => tensor(`inputs.${k}`)),
     );
@@ -93,7 +97,7 @@ describe("golden tiny PaliGemma (1), made by transformers 4.47.1", () => {
     params.set("language_model.lm_head.weight", head);
     await withTmpDir(async (dir) => {
       await new PaliGemmaForConditionalGeneration(cfg, params).savePretrained(dir); // config.json + weights
-      const m = await PaliGemmaForConditionalGeneration.fromPretrained(dir, { backend: "cpu" });
+      const m = await PaliGemmaForConditionalGeneration.fromPretrained(dir, { backend });
       try {
         const out = m.forward(train);
         const want = await tensor("untied_gelu.train.logits");
