@@ -11,7 +11,8 @@ import type { Gemma2TextConfig } from "../config/types.js";
 import type { LinearLayer } from "./linear.js";
 import { geluTanh, rmsNorm } from "../ops/elementwise.js";
 import { applyRope, type RopeTables } from "../ops/rope.js";
-import { groupedQueryAttention } from "../ops/attention.js";
+import { cachedAttention } from "../ops/attention.js";
+import type { KVCache } from "./kvcache.js";
 import { checkpoint, variablesOf } from "../ops/checkpoint.js";
 
 export interface Gemma2Layer {
@@ -42,25 +43,19 @@ export function isSlidingLayer(layerIdx: number): boolean {
   return layerIdx % 2 === 0;
 }
 
-/** Keys/values one layer has cached: float32[B,KV,T,d] each (after RoPE). */
-export interface LayerKV {
-  k: tf.Tensor;
-  v: tf.Tensor;
-}
-
 export interface AttentionContext {
   rope: RopeTables; // tables for the query positions
   /** Additive masks float32[B,1,Lq,Lk] for global and sliding layers; null = every key visible. */
   globalMask: tf.Tensor | null;
   slidingMask: tf.Tensor | null;
-  /** Per-layer KV cache, read and replaced in place when present (decode). */
-  cache?: (LayerKV | null)[];
+  /** The KV cache (generation): this call's keys are stored and every cached key is attended to. */
+  cache?: KVCache;
 }
 
 /**
  * Self-attention of layer `idx`. x: float32[B,L,D] → float32[B,L,D].
- * With a cache, new keys are appended; sliding layers keep only the last `sliding_window` keys (a rolling buffer),
- * and a single decoding query attends to exactly that buffer.
+ * With a cache (kvcache.ts), the keys are stored there and the queries attend to everything it holds; sliding layers
+ * keep only the last `sliding_window` keys (a rolling buffer), and a single decoding query attends to exactly that.
  */
 export function gemma2Attention(layer: Gemma2Layer, idx: number, x: tf.Tensor, cfg: Gemma2TextConfig, ctx: AttentionContext): tf.Tensor {
   return tf.tidy(() => {
@@ -70,39 +65,15 @@ export function gemma2Attention(layer: Gemma2Layer, idx: number, x: tf.Tensor, c
     const hd = cfg.headDim;
     const heads = (t: tf.Tensor, n: number) => tf.transpose(tf.reshape(t, [B, L, n, hd]), [0, 2, 1, 3]); // [B,n,L,hd]
     const q = applyRope(heads(layer.qProj.forward(x), H), ctx.rope);
-    let k = applyRope(heads(layer.kProj.forward(x), KV), ctx.rope);
-    let v = heads(layer.vProj.forward(x), KV);
-    const sliding = isSlidingLayer(idx) && cfg.slidingWindow !== null;
-    const window = cfg.slidingWindow ?? Infinity;
-    if (ctx.cache) {
-      const past = ctx.cache[idx];
-      if (past) {
-        k = tf.concat([past.k, k], 2);
-        v = tf.concat([past.v, v], 2);
-      }
-      const T = k.shape[2]!;
-      if (sliding && L === 1 && T > window) {
-        k = tf.slice(k, [0, 0, T - window, 0], [-1, -1, window, -1]);
-        v = tf.slice(v, [0, 0, T - window, 0], [-1, -1, window, -1]);
-      }
-    }
-    const mask = sliding ? ctx.slidingMask : ctx.globalMask;
-    const a = groupedQueryAttention(q, k, v, {
+    const k = applyRope(heads(layer.kProj.forward(x), KV), ctx.rope);
+    const v = heads(layer.vProj.forward(x), KV);
+    const attention = {
       scale: cfg.queryPreAttnScalar ** -0.5, // Gemma 2: query_pre_attn_scalar, not head_dim
       softcap: cfg.attnLogitSoftcapping, // 50, applied before the mask
-      mask,
-    });
-    if (ctx.cache) {
-      const T = k.shape[2]!;
-      const keepFrom = sliding && T > window ? T - window : 0;
-      const past = ctx.cache[idx];
-      ctx.cache[idx] = {
-        k: tf.keep(keepFrom ? tf.slice(k, [0, 0, keepFrom, 0], [-1, -1, -1, -1]) : k.clone()),
-        v: tf.keep(keepFrom ? tf.slice(v, [0, 0, keepFrom, 0], [-1, -1, -1, -1]) : v.clone()),
-      };
-      past?.k.dispose();
-      past?.v.dispose();
-    }
+    };
+    const mask = isSlidingLayer(idx) && cfg.slidingWindow !== null ? ctx.slidingMask : ctx.globalMask;
+    const keys = ctx.cache ? ctx.cache.updateAndFetch(idx, k, v) : [{ k, v }];
+    const a = cachedAttention(q, keys, { ...attention, mask }); // [B,H,L,hd]
     return layer.oProj.forward(tf.reshape(tf.transpose(a, [0, 2, 1, 3]), [B, L, H * hd]));
   });
 }

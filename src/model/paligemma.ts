@@ -20,12 +20,12 @@ import { paliGemmaParamSpecs, toCheckpointLayout } from "../io/keymap.js";
 import { buildModules, type PaliGemmaModules, type ParamMap } from "./build.js";
 import { loadParams, randomParams } from "./load.js";
 import { siglipVisionTower } from "./siglip.js";
-import { gemma2Decoder } from "./gemma2.js";
+import { gemma2Decoder, isSlidingLayer } from "./gemma2.js";
 import { additiveMask, applySlidingWindow, makePrefixLmMask } from "./masks.js";
 import { ropeTables } from "../ops/rope.js";
 import { gatherRows } from "../ops/gather.js";
 import { matMul, matMulT, swapLastAxes } from "../ops/matmul.js";
-import type { DecodeCache } from "./kvcache.js";
+import { KVCache } from "./kvcache.js";
 import { softcap } from "../ops/elementwise.js";
 import { causalLmLoss, crossEntropy, lossRows } from "../ops/loss.js";
 import { InputError, readInputs, type ForwardInputs, type HostInputs } from "./inputs.js";
@@ -282,10 +282,10 @@ export class PaliGemmaForConditionalGeneration implements TrainableModel {
    * Run the prompt once and return the last position's logits and a KV cache (HF generate's prefill).
    * promptIds: one unpadded row; pixelValues float32[1,C,H,W]. Positions 1..n; inference mask.
    */
-  prefill(pixelValues: tf.Tensor | null, promptIds: Int32Array): { logits: tf.Tensor; cache: DecodeCache } {
+  prefill(pixelValues: tf.Tensor | null, promptIds: Int32Array): { logits: tf.Tensor; cache: KVCache } {
     const tc = this.config.textConfig;
     const n = promptIds.length;
-    const cache: DecodeCache = this.modules.languageModel.layers.map(() => null);
+    const cache = new KVCache(tc.numHiddenLayers, (i) => (isSlidingLayer(i) ? tc.slidingWindow : null));
     cache.lmHeadT = tf.tidy(() => swapLastAxes(this.modules.languageModel.embedTokens)); // [D,V], freed with the cache
     const allowed = new Uint8Array(n * n).fill(1);
     const logits = tf.tidy(() => {
@@ -305,14 +305,14 @@ export class PaliGemmaForConditionalGeneration implements TrainableModel {
    * One decoding step for R rows that share a cache of equal length: tokens int32 host [R] at 0-based index
    * `index` (position index+1). Generated tokens attend causally to everything cached. Returns float32[R,V].
    */
-  decodeStep(tokens: Int32Array, index: number, cache: DecodeCache): tf.Tensor {
+  decodeStep(tokens: Int32Array, index: number, cache: KVCache): tf.Tensor {
     const tc = this.config.textConfig;
     const R = tokens.length;
     return tf.tidy(() => {
       const rope = ropeTables(Array.from({ length: R }, () => [index + 1]), tc.headDim, tc.ropeTheta);
       const embeds = this.embedInputs(tokens, R, 1, null);
       const dec = gemma2Decoder(this.modules.languageModel, embeds, { rope, globalMask: null, slidingMask: null, cache });
-      return tf.reshape(this.lmHead(dec.hidden, cache.lmHeadT ?? null), [R, tc.vocabSize]);
+      return tf.reshape(this.lmHead(dec.hidden, cache.lmHeadT), [R, tc.vocabSize]);
     });
   }
 
