@@ -20,7 +20,7 @@ import { paliGemmaParamSpecs, toCheckpointLayout } from "../io/keymap.js";
 import { buildModules, type PaliGemmaModules, type ParamMap } from "./build.js";
 import { loadParams, randomParams } from "./load.js";
 import { siglipVisionTower } from "./siglip.js";
-import { gemma2Decoder, isSlidingLayer } from "./gemma2.js";
+import { gemma2Decoder, isSlidingLayer, type AttentionContext } from "./gemma2.js";
 import { additiveMask, applySlidingWindow, makePrefixLmMask } from "./masks.js";
 import { ropeTables } from "../ops/rope.js";
 import { gatherRows } from "../ops/gather.js";
@@ -223,20 +223,28 @@ export class PaliGemmaForConditionalGeneration implements TrainableModel {
     });
   }
 
-  /** Vision tower, merge and decoder for validated inputs (call inside a tidy). */
-  private decodeAll(inputs: ForwardInputs, x: HostInputs, keep: boolean) {
+  /**
+   * RoPE tables and the global/sliding masks of one call, built once and read by every decoder layer. With
+   * `tokenTypeIds` AND `labels` the prefix-LM training mask, otherwise the inference mask (HF 4.47); positions 1..L.
+   */
+  private attentionInputs(x: HostInputs): AttentionContext {
     const { B, L } = x;
     const tc = this.config.textConfig;
-    const style = x.tokenTypeIds && x.labels ? "training" : "inference";
-    const allowed = makePrefixLmMask(x.attentionMask, x.tokenTypeIds, B, L, style);
+    const allowed = makePrefixLmMask(x.attentionMask, x.tokenTypeIds, B, L, x.tokenTypeIds && x.labels ? "training" : "inference");
     const positions = Array.from({ length: B }, () => Array.from({ length: L }, (_, i) => i + 1));
-    const rope = ropeTables(positions, tc.headDim, tc.ropeTheta);
     const globalMask = additiveMask(allowed, B, L, L);
-    const slidingMask =
-      tc.slidingWindow !== null ? additiveMask(applySlidingWindow(allowed, B, L, tc.slidingWindow), B, L, L) : globalMask;
-    const img = inputs.pixelValues ? this.imageFeatures(inputs.pixelValues, keep) : null;
-    const embeds = this.embedInputs(x.inputIds, B, L, img?.features ?? null);
-    const dec = gemma2Decoder(this.modules.languageModel, embeds, { rope, globalMask, slidingMask }, keep);
+    return {
+      rope: ropeTables(positions, tc.headDim, tc.ropeTheta),
+      globalMask,
+      slidingMask: tc.slidingWindow !== null ? additiveMask(applySlidingWindow(allowed, B, L, tc.slidingWindow), B, L, L) : globalMask,
+    };
+  }
+
+  /** Vision tower, merge and decoder for validated inputs (call inside a tidy); fills `cache` when given. */
+  private decodeAll(pixelValues: tf.Tensor | null | undefined, x: HostInputs, keep: boolean, cache?: KVCache) {
+    const img = pixelValues ? this.imageFeatures(pixelValues, keep) : null;
+    const embeds = this.embedInputs(x.inputIds, x.B, x.L, img?.features ?? null);
+    const dec = gemma2Decoder(this.modules.languageModel, embeds, { ...this.attentionInputs(x), cache }, keep);
     return { dec, img };
   }
 
@@ -249,7 +257,7 @@ export class PaliGemmaForConditionalGeneration implements TrainableModel {
     const x = readInputs(inputs, this.config);
     const keep = options.outputHiddenStates ?? false;
     return tf.tidy(() => {
-      const { dec, img } = this.decodeAll(inputs, x, keep);
+      const { dec, img } = this.decodeAll(inputs.pixelValues, x, keep);
       const logits = this.lmHead(dec.hidden);
       const o: ForwardOutput = { logits };
       if (x.labels) o.loss = causalLmLoss(logits, x.labels, x.attentionMask);
@@ -271,7 +279,7 @@ export class PaliGemmaForConditionalGeneration implements TrainableModel {
     if (!x.labels) throw new InputError("computeLoss: labels are required");
     const { rows, targets } = lossRows(x.labels, x.attentionMask, x.B, x.L, this.config.textConfig.vocabSize);
     return tf.tidy(() => {
-      const { dec } = this.decodeAll(inputs, x, false);
+      const { dec } = this.decodeAll(inputs.pixelValues, x, false);
       const D = this.config.textConfig.hiddenSize;
       const h = gatherRows(tf.reshape(dec.hidden, [x.B * x.L, D]), rows); // [K,D]
       return crossEntropy(this.lmHeadRows(h), targets) as tf.Scalar;
@@ -287,14 +295,9 @@ export class PaliGemmaForConditionalGeneration implements TrainableModel {
     const n = promptIds.length;
     const cache = new KVCache(tc.numHiddenLayers, (i) => (isSlidingLayer(i) ? tc.slidingWindow : null));
     cache.lmHeadT = tf.tidy(() => swapLastAxes(this.modules.languageModel.embedTokens)); // [D,V], freed with the cache
-    const allowed = new Uint8Array(n * n).fill(1);
+    const prompt: HostInputs = { B: 1, L: n, inputIds: promptIds, attentionMask: new Int32Array(n).fill(1), tokenTypeIds: null, labels: null };
     const logits = tf.tidy(() => {
-      const rope = ropeTables([Array.from({ length: n }, (_, i) => i + 1)], tc.headDim, tc.ropeTheta);
-      const globalMask = additiveMask(allowed, 1, n, n);
-      const slidingMask = tc.slidingWindow !== null ? additiveMask(applySlidingWindow(allowed, 1, n, tc.slidingWindow), 1, n, n) : globalMask;
-      const img = pixelValues ? this.imageFeatures(pixelValues) : null;
-      const embeds = this.embedInputs(promptIds, 1, n, img?.features ?? null);
-      const dec = gemma2Decoder(this.modules.languageModel, embeds, { rope, globalMask, slidingMask, cache });
+      const { dec } = this.decodeAll(pixelValues, prompt, false, cache);
       const last = tf.slice(dec.hidden, [0, n - 1, 0], [1, 1, -1]);
       return tf.reshape(this.lmHead(last, cache.lmHeadT), [1, tc.vocabSize]);
     });
