@@ -20,7 +20,8 @@ import { paliGemmaParamSpecs, toCheckpointLayout } from "../io/keymap.js";
 import { buildModules, type PaliGemmaModules, type ParamMap } from "./build.js";
 import { loadParams, randomParams } from "./load.js";
 import { siglipVisionTower } from "./siglip.js";
-import { gemma2Decoder, isSlidingLayer, type AttentionContext } from "./gemma2.js";
+import { gemma2Decoder, isSlidingLayer, type AttentionInputs } from "./gemma2.js";
+import { INFERENCE, callSeed, type ForwardContext } from "./context.js";
 import { additiveMask, applySlidingWindow, makePrefixLmMask } from "./masks.js";
 import { ropeTables } from "../ops/rope.js";
 import { gatherRows } from "../ops/gather.js";
@@ -51,6 +52,9 @@ export interface LinearSlot {
 
 export class PaliGemmaForConditionalGeneration implements TrainableModel {
   readonly modules: PaliGemmaModules;
+  private isTraining = false;
+  private trainingSeed = 0;
+  private forwardCalls = 0;
 
   constructor(
     readonly config: PaliGemmaConfig,
@@ -136,6 +140,28 @@ export class PaliGemmaForConditionalGeneration implements TrainableModel {
     return this.modules.languageModel.gradientCheckpointing ?? false;
   }
 
+  /** Whether dropout (LoRA's, when adapters sit in the slots) is active: torch `module.training`. Default false. */
+  get training(): boolean {
+    return this.isTraining;
+  }
+
+  /** Training mode (torch `model.train()`): forwards draw dropout masks. Generation always runs without. */
+  train(mode = true): this {
+    this.isTraining = mode;
+    return this;
+  }
+
+  /** Inference mode (torch `model.eval()`). */
+  eval(): this {
+    return this.train(false);
+  }
+
+  /** The dropout masks of the following forwards derive from this seed (the Trainer sets one per micro-batch). */
+  setTrainingSeed(seed: number): void {
+    this.trainingSeed = seed >>> 0;
+    this.forwardCalls = 0;
+  }
+
   /** The parameters an optimizer should update: those whose `trainable` flag is set (freezing clears it). */
   trainableParameters(): Map<string, tf.Variable> {
     return new Map([...this.params].filter(([, v]) => v.trainable));
@@ -165,10 +191,10 @@ export class PaliGemmaForConditionalGeneration implements TrainableModel {
   }
 
   /** float32[B,C,H,W] → image features float32[B,N,D_text] (projector output ÷ √D_text). */
-  imageFeatures(pixelValues: tf.Tensor, keepHidden = false): { features: tf.Tensor; visionHiddenStates?: tf.Tensor[] } {
-    const vis = siglipVisionTower(this.modules.visionTower, pixelValues, keepHidden);
+  imageFeatures(pixelValues: tf.Tensor, keepHidden = false, ctx: ForwardContext = INFERENCE): { features: tf.Tensor; visionHiddenStates?: tf.Tensor[] } {
+    const vis = siglipVisionTower(this.modules.visionTower, pixelValues, keepHidden, ctx);
     const features = tf.tidy(() =>
-      tf.div(this.modules.projector.forward(vis.lastHiddenState), Math.sqrt(this.config.textConfig.hiddenSize)),
+      tf.div(this.modules.projector.forward(vis.lastHiddenState, ctx), Math.sqrt(this.config.textConfig.hiddenSize)),
     );
     vis.lastHiddenState.dispose();
     return { features, visionHiddenStates: vis.hiddenStates };
@@ -227,7 +253,7 @@ export class PaliGemmaForConditionalGeneration implements TrainableModel {
    * RoPE tables and the global/sliding masks of one call, built once and read by every decoder layer. With
    * `tokenTypeIds` AND `labels` the prefix-LM training mask, otherwise the inference mask (HF 4.47); positions 1..L.
    */
-  private attentionInputs(x: HostInputs): AttentionContext {
+  private attentionInputs(x: HostInputs): AttentionInputs {
     const { B, L } = x;
     const tc = this.config.textConfig;
     const allowed = makePrefixLmMask(x.attentionMask, x.tokenTypeIds, B, L, x.tokenTypeIds && x.labels ? "training" : "inference");
@@ -240,12 +266,20 @@ export class PaliGemmaForConditionalGeneration implements TrainableModel {
     };
   }
 
-  /** Vision tower, merge and decoder for validated inputs (call inside a tidy); fills `cache` when given. */
-  private decodeAll(pixelValues: tf.Tensor | null | undefined, x: HostInputs, keep: boolean, cache?: KVCache) {
-    const img = pixelValues ? this.imageFeatures(pixelValues, keep) : null;
+  /** Vision tower, merge and decoder for validated inputs (call inside a tidy); fills `ctx.cache` when given. */
+  private decodeAll(pixelValues: tf.Tensor | null | undefined, x: HostInputs, keep: boolean, ctx: ForwardContext) {
+    const img = pixelValues ? this.imageFeatures(pixelValues, keep, ctx) : null;
     const embeds = this.embedInputs(x.inputIds, x.B, x.L, img?.features ?? null);
-    const dec = gemma2Decoder(this.modules.languageModel, embeds, { ...this.attentionInputs(x), cache }, keep);
+    const dec = gemma2Decoder(this.modules.languageModel, embeds, this.attentionInputs(x), ctx, keep);
     return { dec, img };
+  }
+
+  /**
+   * The context of one training/scoring forward: in training mode each call gets a fresh dropout seed derived from
+   * the training seed (so successive forwards draw new masks, and a reseed repeats them); in eval mode none.
+   */
+  private nextForwardContext(): ForwardContext {
+    return this.isTraining ? { training: true, dropoutSeed: callSeed(this.trainingSeed, ++this.forwardCalls) } : INFERENCE;
   }
 
   /**
@@ -257,7 +291,7 @@ export class PaliGemmaForConditionalGeneration implements TrainableModel {
     const x = readInputs(inputs, this.config);
     const keep = options.outputHiddenStates ?? false;
     return tf.tidy(() => {
-      const { dec, img } = this.decodeAll(inputs.pixelValues, x, keep);
+      const { dec, img } = this.decodeAll(inputs.pixelValues, x, keep, this.nextForwardContext());
       const logits = this.lmHead(dec.hidden);
       const o: ForwardOutput = { logits };
       if (x.labels) o.loss = causalLmLoss(logits, x.labels, x.attentionMask);
@@ -279,7 +313,7 @@ export class PaliGemmaForConditionalGeneration implements TrainableModel {
     if (!x.labels) throw new InputError("computeLoss: labels are required");
     const { rows, targets } = lossRows(x.labels, x.attentionMask, x.B, x.L, this.config.textConfig.vocabSize);
     return tf.tidy(() => {
-      const { dec } = this.decodeAll(inputs.pixelValues, x, false);
+      const { dec } = this.decodeAll(inputs.pixelValues, x, false, this.nextForwardContext());
       const D = this.config.textConfig.hiddenSize;
       const h = gatherRows(tf.reshape(dec.hidden, [x.B * x.L, D]), rows); // [K,D]
       return crossEntropy(this.lmHeadRows(h), targets) as tf.Scalar;
@@ -297,7 +331,7 @@ export class PaliGemmaForConditionalGeneration implements TrainableModel {
     cache.lmHeadT = tf.tidy(() => swapLastAxes(this.modules.languageModel.embedTokens)); // [D,V], freed with the cache
     const prompt: HostInputs = { B: 1, L: n, inputIds: promptIds, attentionMask: new Int32Array(n).fill(1), tokenTypeIds: null, labels: null };
     const logits = tf.tidy(() => {
-      const { dec } = this.decodeAll(pixelValues, prompt, false, cache);
+      const { dec } = this.decodeAll(pixelValues, prompt, false, { ...INFERENCE, cache });
       const last = tf.slice(dec.hidden, [0, n - 1, 0], [1, 1, -1]);
       return tf.reshape(this.lmHead(last, cache.lmHeadT), [1, tc.vocabSize]);
     });
@@ -314,7 +348,7 @@ export class PaliGemmaForConditionalGeneration implements TrainableModel {
     return tf.tidy(() => {
       const rope = ropeTables(Array.from({ length: R }, () => [index + 1]), tc.headDim, tc.ropeTheta);
       const embeds = this.embedInputs(tokens, R, 1, null);
-      const dec = gemma2Decoder(this.modules.languageModel, embeds, { rope, globalMask: null, slidingMask: null, cache });
+      const dec = gemma2Decoder(this.modules.languageModel, embeds, { rope, globalMask: null, slidingMask: null }, { ...INFERENCE, cache });
       return tf.reshape(this.lmHead(dec.hidden, cache.lmHeadT), [R, tc.vocabSize]);
     });
   }
