@@ -27,6 +27,7 @@ import { LoraConfig } from "./config.js";
 import { resolveTargets } from "./targets.js";
 import { abridgeModuleNames } from "../util/list-some.js";
 import { LoraLinear } from "./lora-linear.js";
+import { readTrainableParams, writeTrainableParams } from "../model/trainable-state.js";
 import { PEFT_PREFIX, inAdapterConfig, readAdapterDir, readAdapterWeights, writeAdapterFiles } from "./adapter-files.js";
 
 export { PEFT_PREFIX };
@@ -34,12 +35,6 @@ export { PEFT_PREFIX };
 /** What getPeftModel needs from a model: PaliGemmaForConditionalGeneration has it. */
 export interface PeftBaseModel extends TrainableModel {
   namedLinears(): LinearSlot[];
-  readonly training: boolean;
-  train(mode?: boolean): unknown;
-  eval(): unknown;
-  setTrainingSeed(seed: number): void;
-  /** The loss alone, cheaper than forward (PaliGemmaForConditionalGeneration.computeLoss); optional. */
-  computeLoss?(inputs: ForwardInputs): tf.Scalar;
 }
 
 export interface GetPeftModelOptions {
@@ -161,14 +156,10 @@ export class PeftModel implements TrainableModel {
     return this.baseModel.forward(inputs, options);
   }
 
-  /** The training loss alone (the base model's memory-saving `computeLoss` when it has one). */
+  /** The training loss alone (the base model's: logits only where labels are kept). */
   computeLoss(inputs: ForwardInputs): tf.Scalar {
     this.checkActive("computeLoss");
-    if (this.baseModel.computeLoss) return this.baseModel.computeLoss(inputs);
-    const out = this.baseModel.forward(inputs);
-    out.logits.dispose();
-    if (!out.loss) throw new Error("PeftModel.computeLoss: labels are required");
-    return out.loss as tf.Scalar;
+    return this.baseModel.computeLoss(inputs);
   }
 
   /** Generation always runs with dropout off (its forward context is inference; the mode is left as it is). */
@@ -208,6 +199,21 @@ export class PeftModel implements TrainableModel {
   async savePretrained(dir: string): Promise<void> {
     this.checkActive("savePretrained");
     await writeAdapterFiles(this, dir);
+  }
+
+  /**
+   * A Trainer checkpoint: the adapter (`savePretrained`) and the trainable variables themselves
+   * (model/trainable-state.ts), which restore exactly what the optimizer updates.
+   */
+  async saveState(dir: string): Promise<void> {
+    await this.savePretrained(dir);
+    await writeTrainableParams(this.trainableParameters(), dir);
+  }
+
+  /** Put the trainable variables back from what `saveState` wrote. */
+  async loadState(dir: string): Promise<void> {
+    this.checkActive("loadState");
+    await readTrainableParams(this.trainableParameters(), dir);
   }
 
   /**

@@ -18,7 +18,7 @@ import { checkMemoryBeforeLoad, type MemoryCheckOptions } from "../memory/check.
 import { memoryLimit } from "../memory/limit.js";
 import { paliGemmaParamSpecs, toCheckpointLayout } from "../io/keymap.js";
 import { buildModules, type PaliGemmaModules, type ParamMap } from "./build.js";
-import { loadParams, randomParams } from "./load.js";
+import { loadParams, loadParamsInto, randomParams } from "./load.js";
 import { siglipVisionTower } from "./siglip.js";
 import { gemma2Decoder, isSlidingLayer, type AttentionInputs } from "./gemma2.js";
 import { INFERENCE, callSeed, type ForwardContext } from "./context.js";
@@ -177,6 +177,16 @@ export class PaliGemmaForConditionalGeneration implements TrainableModel {
     for (const [name, t] of await this.stateDict()) tensors[name] = { dtype: options.dtype ?? "F32", shape: t.shape, data: t.data };
     await saveShardedSafetensors(dir, tensors, { maxShardBytes: options.maxShardBytes ?? 5e9, metadata: { format: "pt" } });
     await writeFileAtomic(join(dir, "config.json"), JSON.stringify(configToHfJson(this.config), null, 2) + "\n");
+  }
+
+  /** A Trainer checkpoint of the base model is its HF checkpoint: it restores every parameter exactly (F32). */
+  async saveState(dir: string): Promise<void> {
+    await this.savePretrained(dir);
+  }
+
+  /** Put the trainable parameters back from the HF checkpoint in `dir` (through this model's own loader). */
+  async loadState(dir: string): Promise<void> {
+    await loadParamsInto(this.config, dir, this.trainableParameters());
   }
 
   /** Every checkpoint tensor in the checkpoint's own layout, as host arrays (what a full fine-tune saves). */

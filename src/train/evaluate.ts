@@ -23,15 +23,6 @@ export interface EvalPrediction {
 
 export type ComputeMetrics = (p: EvalPrediction) => Record<string, number> | Promise<Record<string, number>>;
 
-/** `model.computeLoss(batch)` when the model has it (cheaper: no full logits), else `forward(batch).loss`. */
-function lossOf(model: TrainableModel, batch: ModelBatch): tf.Tensor {
-  const m = model as TrainableModel & { computeLoss?: (b: ModelBatch) => tf.Scalar };
-  if (typeof m.computeLoss === "function") return tf.tidy(() => m.computeLoss!(batch));
-  const out = model.forward(batch);
-  out.logits.dispose();
-  return out.loss!;
-}
-
 export function disposeBatch(b: ModelBatch): void {
   tf.dispose([b.pixelValues, b.inputIds, b.attentionMask, b.tokenTypeIds, ...(b.labels ? [b.labels] : [])]);
 }
@@ -60,7 +51,7 @@ export async function evalLoss(
     const batch = await collator.collate(await examplesAt(dataset, idx));
     try {
       if (!batch.labels) throw new Error("evaluate: the collator returned no labels; training/eval batches need them");
-      const t = lossOf(model, batch);
+      const t = tf.tidy(() => model.computeLoss(batch));
       const loss = (await t.data())[0]!;
       t.dispose();
       total += loss * idx.length;

@@ -17,7 +17,7 @@
 import { stat } from "node:fs/promises";
 import { basename } from "node:path";
 import { tf } from "../tf.js";
-import type { Collator, Example, ExampleDataset, ModelBatch } from "../data/types.js";
+import type { Collator, Example, ExampleDataset } from "../data/types.js";
 import type { TrainableModel } from "../model/trainable.js";
 import { TrainingArguments, type TrainingArgumentsInit } from "./arguments.js";
 import { AdamW } from "./adamw.js";
@@ -27,7 +27,7 @@ import { Rng, epochOrder, microBatches } from "./data-order.js";
 import { EventBus, type EventChannel, type TrainerCallback, type TrainerControl, type TrainerEvent, type TrainOutputMetrics } from "./events.js";
 import { checkpointDir, checkpointStep, lastCheckpoint, removePartialCheckpoints, rotateCheckpoints, writeCheckpointAtomically } from "./checkpoint.js";
 import { describeHealth, maxAbsWeight, measureHealth, type CheckpointHealth } from "./health.js";
-import { loadTrainingState, restoreModelWeights, saveModelWeights, saveTrainingState, type TrainerStateData } from "./state.js";
+import { loadTrainingState, saveTrainingState, type TrainerStateData } from "./state.js";
 import { disposeBatch, evalLoss, predictDataset, type ComputeMetrics, type EvalPrediction } from "./evaluate.js";
 import { NonFiniteLossError, TrainingError } from "./errors.js";
 import { ProgressEmitter, type ProgressCallback } from "../events/progress.js";
@@ -59,40 +59,6 @@ export interface TrainerInit {
   logger?: TrainerLogger;
 }
 
-/**
- * Optional model hook for randomness inside the forward (e.g. LoRA dropout): called before every micro-batch with
- * a seed drawn from the trainer's RNG, whose state checkpoints save, so resumed runs draw the same masks.
- */
-export interface SeedableModel {
-  setTrainingSeed(seed: number): void;
-}
-
-/** Optional model hook for train/eval behaviour (PeftModel: LoRA dropout on/off; torch `model.train()`/`eval()`). */
-export interface ModeSwitchingModel {
-  train(mode?: boolean): unknown;
-  eval(): unknown;
-}
-
-/** Put `model` in training or inference mode when it has such modes (the base model has none). */
-export function setTrainingMode(model: object, training: boolean): void {
-  const m = model as Partial<ModeSwitchingModel>;
-  if (typeof m.train === "function" && typeof m.eval === "function") (training ? m.train.call(model, true) : m.eval.call(model));
-}
-
-/** Optional model method: the training loss alone, cheaper than `forward` (logits only where labels are kept). */
-export interface LossComputingModel {
-  computeLoss(inputs: ModelBatch): tf.Scalar;
-}
-
-/** The scalar training loss of a batch: `model.computeLoss` when the model has it, else `forward(batch).loss`. */
-export function trainingLoss(model: TrainableModel, batch: ModelBatch): tf.Scalar {
-  const m = model as Partial<LossComputingModel> & TrainableModel;
-  if (typeof m.computeLoss === "function") return m.computeLoss(batch);
-  const out = model.forward(batch);
-  out.logits.dispose();
-  return out.loss as tf.Scalar;
-}
-
 export interface TrainOptions {
   /** true: the newest `checkpoint-N` in outputDir; a string: that checkpoint directory. */
   resumeFromCheckpoint?: boolean | string;
@@ -114,7 +80,7 @@ export class Trainer {
   readonly trainDataOrder: "shuffle" | "sequential";
   private readonly bus: EventBus;
   private readonly control: TrainerControl = { shouldTrainingStop: false };
-  /** The trainer's RNG (model randomness via {@link SeedableModel}); its state is saved in checkpoints. */
+  /** The trainer's RNG (model dropout via `setTrainingSeed`); its state is saved in checkpoints. */
   readonly rng: Rng;
   private state: TrainerStateData | null = null;
   /** The NaN guard's verdicts on the checkpoints saved by this Trainer, by path; the last step's loss. */
@@ -226,7 +192,6 @@ export class Trainer {
       const initialMaxAbs = state.guard ? 0 : maxAbsWeight(varList); // the NaN guard's reference (health.ts)
       let lastLr = learningRateAt(schedule, state.globalStep);
       let samplesThisRun = 0;
-      const seeded = typeof (this.model as Partial<SeedableModel>).setTrainingSeed === "function" ? (this.model as unknown as SeedableModel) : null;
 
       for (let epoch = state.data.epoch; epoch < numEpochs && !this.control.shouldTrainingStop && state.globalStep < maxSteps; epoch++) {
         const order = epochOrder(dataset.length, { seed: args.dataSeed, epoch, shuffle: this.trainDataOrder === "shuffle" });
@@ -241,12 +206,12 @@ export class Trainer {
           const examples: Example[] = await Promise.all(batches[b]!.map((i) => dataset.get(i)));
           const batch = await this.collator.collate(examples);
           if (!batch.labels) throw new TrainingError("Trainer: the collator returned a batch without labels; training batches need labels");
-          setTrainingMode(this.model, true); // HF training_step: model.train() (evaluation switches to eval())
-          if (seeded) seeded.setTrainingSeed(this.rng.nextUint32());
+          this.model.train(); // HF training_step: model.train() (evaluation switches to eval())
+          this.model.setTrainingSeed(this.rng.nextUint32()); // dropout masks, reproducible on resume
           let value: tf.Scalar;
           let grads: tf.NamedTensorMap;
           try {
-            ({ value, grads } = tf.variableGrads(() => tf.div(trainingLoss(this.model, batch), GA) as tf.Scalar, varList));
+            ({ value, grads } = tf.variableGrads(() => tf.div(this.model.computeLoss(batch), GA) as tf.Scalar, varList));
           } finally {
             disposeBatch(batch);
           }
@@ -316,7 +281,7 @@ export class Trainer {
         );
       }
 
-      if (args.loadBestModelAtEnd && state.bestModelCheckpoint) await restoreModelWeights(this.model, state.bestModelCheckpoint);
+      if (args.loadBestModelAtEnd && state.bestModelCheckpoint) await this.model.loadState(state.bestModelCheckpoint);
       const runtime = (performance.now() - started) / 1000;
       const stepsRun = state.globalStep - startStep;
       const metrics: TrainOutputMetrics = {
@@ -403,7 +368,7 @@ export class Trainer {
       this.healthOf.set(checkpointDir(args.outputDir, state.globalStep), health);
       if (health.good) state.lastGoodCheckpoint = checkpointDir(args.outputDir, state.globalStep);
       const dir = await writeCheckpointAtomically(args.outputDir, state.globalStep, async (tmp) => {
-        await saveModelWeights(this.model, tmp);
+        await this.model.saveState(tmp);
         await saveTrainingState(tmp, {
           state, optimizer: await optimizer.getState(), schedule: { ...schedule, stepsTaken: state.globalStep },
           rng: this.rng.getState(), args: args.toJSON(),
@@ -425,7 +390,7 @@ export class Trainer {
           `now ${want.datasetLength}, ${want.batchSize}, ${want.dataSeed}. Resume with the same dataset and arguments, or start a new run.`,
       );
     }
-    await restoreModelWeights(this.model, dir);
+    await this.model.loadState(dir);
     optimizer.setState(saved.optimizer);
     this.rng.setState(saved.rng);
     return { ...saved.state, maxSteps: fresh.maxSteps, numTrainEpochs: fresh.numTrainEpochs };
@@ -442,7 +407,7 @@ export class Trainer {
     if (!dataset || dataset.length === 0) throw new TrainingError("Trainer.evaluate: no evalDataset (pass one to the Trainer or to evaluate({ dataset }))");
     const prefix = o.metricKeyPrefix ?? "eval";
     const t0 = performance.now();
-    setTrainingMode(this.model, false);
+    this.model.eval();
     const gap = this.args.evalImageGap && dataset.length >= 2;
     const total = dataset.length * (gap ? 2 : 1);
     const progress = new ProgressEmitter(this.onProgress, { task: "evaluate", total, unit: "sample", label: `${prefix} loss${gap ? " (true + shuffled images)" : ""}` });
@@ -486,7 +451,7 @@ export class Trainer {
   }
 
   private predictions(dataset: ExampleDataset): Promise<EvalPrediction> {
-    setTrainingMode(this.model, false);
+    this.model.eval();
     return predictDataset(this.model, dataset, this.collator, {
       batchSize: this.args.perDeviceEvalBatchSize, maxNewTokens: this.args.generationMaxNewTokens, numBeams: this.args.generationNumBeams,
     });
