@@ -8,9 +8,10 @@
  *     p.predictions[0]; // generated token ids of example 0 (prompt removed)
  */
 import { tf } from "../tf.js";
-import type { Collator, Example, ExampleDataset, ModelBatch } from "../data/types.js";
+import type { Collator, Example, ExampleDataset } from "../data/types.js";
 import type { TrainableModel } from "../model/trainable.js";
 import { IGNORE_INDEX } from "../ops/loss.js";
+import { disposeBatch, generateOverDataset } from "../generate/dataset.js";
 
 /** What `computeMetrics` receives (HF `EvalPrediction`, with generated ids as predictions). */
 export interface EvalPrediction {
@@ -23,9 +24,7 @@ export interface EvalPrediction {
 
 export type ComputeMetrics = (p: EvalPrediction) => Record<string, number> | Promise<Record<string, number>>;
 
-export function disposeBatch(b: ModelBatch): void {
-  tf.dispose([b.pixelValues, b.inputIds, b.attentionMask, b.tokenTypeIds, ...(b.labels ? [b.labels] : [])]);
-}
+export { disposeBatch };
 
 async function examplesAt(dataset: ExampleDataset, indices: readonly number[]): Promise<Example[]> {
   return Promise.all(indices.map((i) => dataset.get(i)));
@@ -65,30 +64,18 @@ export async function evalLoss(
   return { loss: samples ? total / samples : NaN, samples, batches };
 }
 
-/** Generate an answer for every example (prompt-only batches from the collator) and collect the targets. */
+/** Generate an answer for every example (generate/dataset.ts, the one generation loop) and collect the targets. */
 export async function predictDataset(
   model: TrainableModel,
   dataset: ExampleDataset,
   collator: Collator,
   o: { batchSize: number; maxNewTokens: number; numBeams: number },
 ): Promise<EvalPrediction> {
-  const predictions: number[][] = [];
+  const generation = { maxNewTokens: o.maxNewTokens, numBeams: o.numBeams };
+  const { examples, generated } = await generateOverDataset(model, collator, dataset, { batchSize: o.batchSize, generation });
   const labelIds: number[][] = [];
-  const examples: Example[] = [];
-  for (let i = 0; i < dataset.length; i += o.batchSize) {
-    const exs = await examplesAt(dataset, range(i, Math.min(dataset.length, i + o.batchSize)));
-    examples.push(...exs);
-    const prompt = await collator.collate(exs, { forGeneration: true });
-    try {
-      const lengths = rowSums(prompt.attentionMask);
-      const out = await model.generate(
-        { pixelValues: prompt.pixelValues, inputIds: prompt.inputIds, attentionMask: prompt.attentionMask },
-        { maxNewTokens: o.maxNewTokens, numBeams: o.numBeams },
-      );
-      out.sequences.forEach((seq, r) => predictions.push(seq.slice(lengths[r])));
-    } finally {
-      disposeBatch(prompt);
-    }
+  for (let i = 0; i < examples.length; i += o.batchSize) {
+    const exs = examples.slice(i, i + o.batchSize);
     const full = await collator.collate(exs);
     try {
       if (full.labels) {
@@ -100,16 +87,5 @@ export async function predictDataset(
       disposeBatch(full);
     }
   }
-  return { predictions, labelIds, examples };
-}
-
-/** Real tokens per row of an int32[B,L] mask. */
-function rowSums(mask: tf.Tensor): number[] {
-  const [B, L] = mask.shape as number[];
-  const m = mask.dataSync();
-  return Array.from({ length: B! }, (_, b) => {
-    let s = 0;
-    for (let l = 0; l < L!; l++) s += m[b * L! + l]!;
-    return s;
-  });
+  return { predictions: generated, labelIds, examples };
 }
