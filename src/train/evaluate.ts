@@ -12,6 +12,8 @@ import type { Collator, Example, ExampleDataset } from "../data/types.js";
 import type { TrainableModel } from "../model/trainable.js";
 import { IGNORE_INDEX } from "../ops/loss.js";
 import { disposeBatch, generateOverDataset } from "../generate/dataset.js";
+import { ProgressEmitter, type ProgressCallback } from "../events/progress.js";
+import { shuffledImages } from "./image-gap.js";
 
 /** What `computeMetrics` receives (HF `EvalPrediction`, with generated ids as predictions). */
 export interface EvalPrediction {
@@ -88,4 +90,48 @@ export async function predictDataset(
     }
   }
   return { predictions: generated, labelIds, examples };
+}
+
+export interface EvaluationOptions {
+  /** Metric key prefix ("eval" → eval_loss, …). */
+  prefix: string;
+  batchSize: number;
+  /** Also the loss with shuffled images and the gap (image-gap.ts); needs ≥ 2 examples. */
+  imageGap: boolean;
+  /** Progress of the loss passes (task "evaluate", unit "sample"). */
+  onProgress?: ProgressCallback;
+  computeMetrics?: ComputeMetrics;
+  /** Generations to score with computeMetrics (the Trainer's predict). */
+  predictions: (dataset: ExampleDataset) => Promise<EvalPrediction>;
+  /** Called with `<prefix>_image_gap` when measured. */
+  onImageGap?: (gap: number) => void;
+}
+
+/**
+ * The metrics of one evaluation (HF `evaluation_loop`): `<prefix>_loss`, with `imageGap` also
+ * `<prefix>_shuffled_image_loss` and `<prefix>_image_gap` (= shuffled − true loss), `computeMetrics` over
+ * generated answers (keys prefixed), and `<prefix>_runtime` / `_samples_per_second` / `_steps_per_second`.
+ */
+export async function evaluationMetrics(model: TrainableModel, dataset: ExampleDataset, collator: Collator, o: EvaluationOptions): Promise<Record<string, number>> {
+  const { prefix } = o;
+  const t0 = performance.now();
+  const gap = o.imageGap && dataset.length >= 2;
+  const total = dataset.length * (gap ? 2 : 1);
+  const progress = new ProgressEmitter(o.onProgress, { task: "evaluate", total, unit: "sample", label: `${prefix} loss${gap ? " (true + shuffled images)" : ""}` });
+  const { loss, samples, batches } = await evalLoss(model, dataset, collator, o.batchSize, (n) => progress.update(n));
+  const metrics: Record<string, number> = { [`${prefix}_loss`]: loss };
+  if (gap) {
+    const shuffled = await evalLoss(model, shuffledImages(dataset), collator, o.batchSize, (n) => progress.update(dataset.length + n));
+    metrics[`${prefix}_shuffled_image_loss`] = shuffled.loss;
+    metrics[`${prefix}_image_gap`] = shuffled.loss - loss;
+    o.onImageGap?.(shuffled.loss - loss);
+  }
+  progress.end(total, { ...metrics });
+  if (o.computeMetrics) {
+    const extra = await o.computeMetrics(await o.predictions(dataset));
+    for (const [k, v] of Object.entries(extra)) metrics[k.startsWith(`${prefix}_`) ? k : `${prefix}_${k}`] = v;
+  }
+  const runtime = (performance.now() - t0) / 1000;
+  Object.assign(metrics, { [`${prefix}_runtime`]: runtime, [`${prefix}_samples_per_second`]: samples / runtime, [`${prefix}_steps_per_second`]: batches / runtime });
+  return metrics;
 }

@@ -191,3 +191,13 @@ export async function loadTrainingState(dir: string): Promise<Omit<TrainingSnaps
     await file.close();
   }
 }
+
+/** A resume must continue the same sequence of micro-batches: same dataset length, batch size and data seed. */
+export function checkSameDataOrder(dir: string, saved: DataPosition, now: DataPosition): void {
+  if (saved.datasetLength !== now.datasetLength || saved.batchSize !== now.batchSize || saved.dataSeed !== now.dataSeed) {
+    throw new TrainingError(
+      `${dir}: was trained with ${saved.datasetLength} examples, batch size ${saved.batchSize}, dataSeed ${saved.dataSeed}; ` +
+        `now ${now.datasetLength}, ${now.batchSize}, ${now.dataSeed}. Resume with the same dataset and arguments, or start a new run.`,
+    );
+  }
+}
