@@ -14,6 +14,7 @@
  * `dist/bench-results/latest-<backend>.json`. Numbers, not asserts. Where a Python with torch, transformers and peft
  * is found ($PALIGEMMA_PY, <repo>/.venv, python3), bench/torch_peer.py then measures the same `small` workloads on
  * the same thread count and a table prints the ratios (bench/torch.ts; `--skip-torch` to leave it out).
+ * Greedy and beam-search decoding rates on the nano model (the KV cache's figure): `node dist/bench/decode.js`.
  */
 import { benchPreprocess, findPython, formatPreprocess, type PreprocessRow } from "./preprocess.js";
 import { TORCH_MODULES, comparisonTable, ourMeasurements, runTorchPeers } from "./torch.js";

@@ -12,6 +12,7 @@
  */
 import type { TrainableModel } from "../model/trainable.js";
 import type { Collator, Example, ExampleDataset, TextDecoder } from "../data/types.js";
+import { generateOverDataset, type DatasetGenerations } from "./dataset.js";
 import type { GenerateOptions } from "./generate.js";
 import { ProgressEmitter, type ProgressCallback, type ProgressTask } from "../events/progress.js";
 import { evaluate, getMetric, type MetricContext, type MetricDetail } from "../eval/registry.js";
@@ -75,32 +76,20 @@ export async function evaluateModel(
   if (options.sortBy !== undefined && !options.metrics.includes(options.sortBy)) throw new Error(`evaluateModel: sortBy "${options.sortBy}" is not one of the metrics ${options.metrics.join(", ")}`);
   const t0 = Date.now();
   const total = Math.min(dataset.length, options.limit ?? Infinity);
-  const examples: Example[] = [];
-  const predictions: string[] = [];
   const progress = new ProgressEmitter(options.onProgress, { task: options.progress?.task ?? "evaluate", total, unit: "sample", ...(options.progress?.label !== undefined ? { label: options.progress.label } : {}) });
+  let done = 0;
+  let run: DatasetGenerations;
   try {
-  for (let start = 0; start < total; start += batchSize) {
-    const batchExamples = await Promise.all(Array.from({ length: Math.min(batchSize, total - start) }, (_, i) => dataset.get(start + i)));
-    const batch = await processor.collate(batchExamples, { forGeneration: true });
-    try {
-      const out = await model.generate({ pixelValues: batch.pixelValues, inputIds: batch.inputIds, attentionMask: batch.attentionMask }, options.generation ?? {});
-      const mask = (await batch.attentionMask.data()) as Int32Array;
-      const L = batch.inputIds.shape[1]!;
-      out.sequences.forEach((seq, b) => {
-        let promptLength = 0;
-        for (let l = 0; l < L; l++) promptLength += mask[b * L + l] !== 0 ? 1 : 0;
-        predictions.push(processor.decode(seq.slice(promptLength), { skipSpecialTokens: true }).trim());
-      });
-    } finally {
-      for (const t of [batch.pixelValues, batch.inputIds, batch.attentionMask, batch.tokenTypeIds, batch.labels]) t?.dispose();
-    }
-    examples.push(...batchExamples);
-    progress.update(examples.length); // the displays derive samples/s from done and elapsedMs
-  }
+    run = await generateOverDataset(model, processor, dataset, {
+      batchSize, limit: total, generation: options.generation,
+      onBatch: (n) => progress.update((done = n)), // the displays derive samples/s from done and elapsedMs
+    });
   } catch (e) {
-    progress.end(examples.length, undefined, (e as Error).message);
+    progress.end(done, undefined, (e as Error).message);
     throw e;
   }
+  const { examples } = run;
+  const predictions = run.generated.map((ids) => processor.decode(ids, { skipSpecialTokens: true }).trim());
   const references = examples.map((e) => e.suffix);
   const results = evaluate(predictions, references, options.metrics, options.context ?? {});
   const rows: ReportRow[] = examples.map((e, i) => ({

@@ -16,6 +16,7 @@ import {
 } from "../io/keymap.js";
 import { paliGemmaParamSpecs } from "./layers.js";
 import type { ParamMap } from "./build.js";
+import { listSome } from "../util/list-some.js";
 
 export class CheckpointError extends Error {
   constructor(
@@ -27,14 +28,29 @@ export class CheckpointError extends Error {
   }
 }
 
-function listSome(names: string[], max = 8): string {
-  return names.slice(0, max).join(", ") + (names.length > max ? `, … (${names.length - max} more)` : "");
-}
-
 /** Read every parameter of `cfg` from the checkpoint at `path` (a directory or a .safetensors file). */
 export async function loadParams(cfg: PaliGemmaConfig, path: string): Promise<ParamMap> {
-  const ckpt = await SafetensorsCheckpoint.open(path);
   const params: ParamMap = new Map();
+  try {
+    await readParams(cfg, path, () => true, (name, t) => params.set(name, tf.variable(t, true)));
+    return params;
+  } catch (e) {
+    for (const v of params.values()) v.dispose();
+    throw e;
+  }
+}
+
+/**
+ * Assign the checkpoint's values to the variables of `target` (by parameter name; e.g. the trainable ones when a
+ * Trainer resumes), with the same checks as {@link loadParams}. Tensors not in `target` are not read.
+ */
+export async function loadParamsInto(cfg: PaliGemmaConfig, path: string, target: ReadonlyMap<string, tf.Variable>): Promise<void> {
+  await readParams(cfg, path, (name) => target.has(name), (name, t) => target.get(name)!.assign(t));
+}
+
+/** Check the checkpoint against `cfg`'s keymap, then hand each wanted tensor (internal layout) to `take`. */
+async function readParams(cfg: PaliGemmaConfig, path: string, wantTensor: (name: string) => boolean, take: (name: string, t: tf.Tensor) => void): Promise<void> {
+  const ckpt = await SafetensorsCheckpoint.open(path);
   try {
     const specs = paliGemmaParamSpecs(cfg);
     // a tied head is embed_tokens: a stored copy (some exporters write one) is accepted and not read
@@ -59,8 +75,8 @@ export async function loadParams(cfg: PaliGemmaConfig, path: string): Promise<Pa
     const unused = [...fileName.keys()].filter((k) => !wanted.has(k) && k !== tiedHead);
     if (missing.length || unused.length) {
       const parts = [];
-      if (missing.length) parts.push(`missing ${missing.length} tensor(s): ${listSome(missing)}`);
-      if (unused.length) parts.push(`${unused.length} tensor(s) the config does not use: ${listSome(unused)}`);
+      if (missing.length) parts.push(`missing ${missing.length} tensor(s): ${listSome(missing, 8)}`);
+      if (unused.length) parts.push(`${unused.length} tensor(s) the config does not use: ${listSome(unused, 8)}`);
       const untied = missing.includes(`${LM_HEAD}.weight`)
         ? " text_config.tie_word_embeddings is false, so the LM head is its own tensor: set it to true if the head is embed_tokens."
         : "";
@@ -71,6 +87,7 @@ export async function loadParams(cfg: PaliGemmaConfig, path: string): Promise<Pa
       );
     }
     for (const spec of specs) {
+      if (!wantTensor(spec.name)) continue;
       const name = fileName.get(spec.name)!;
       const info = ckpt.info(name);
       checkSpec(spec, info.shape, info.dtype, info.file);
@@ -82,13 +99,9 @@ export async function loadParams(cfg: PaliGemmaConfig, path: string): Promise<Pa
       }
       const data = toInternalLayout(spec, host.data as Float32Array);
       const t = tf.tensor(data, internalShape(spec), "float32");
-      params.set(spec.name, tf.variable(t, true));
-      t.dispose(); // the variable holds its own reference to the data
+      take(spec.name, t);
+      t.dispose(); // a variable holds its own reference to the data
     }
-    return params;
-  } catch (e) {
-    for (const v of params.values()) v.dispose();
-    throw e;
   } finally {
     await ckpt.close();
   }

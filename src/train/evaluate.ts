@@ -8,9 +8,12 @@
  *     p.predictions[0]; // generated token ids of example 0 (prompt removed)
  */
 import { tf } from "../tf.js";
-import type { Collator, Example, ExampleDataset, ModelBatch } from "../data/types.js";
+import type { Collator, Example, ExampleDataset } from "../data/types.js";
 import type { TrainableModel } from "../model/trainable.js";
 import { IGNORE_INDEX } from "../ops/loss.js";
+import { disposeBatch, generateOverDataset } from "../generate/dataset.js";
+import { ProgressEmitter, type ProgressCallback } from "../events/progress.js";
+import { shuffledImages } from "./image-gap.js";
 
 /** What `computeMetrics` receives (HF `EvalPrediction`, with generated ids as predictions). */
 export interface EvalPrediction {
@@ -23,18 +26,7 @@ export interface EvalPrediction {
 
 export type ComputeMetrics = (p: EvalPrediction) => Record<string, number> | Promise<Record<string, number>>;
 
-/** `model.computeLoss(batch)` when the model has it (cheaper: no full logits), else `forward(batch).loss`. */
-function lossOf(model: TrainableModel, batch: ModelBatch): tf.Tensor {
-  const m = model as TrainableModel & { computeLoss?: (b: ModelBatch) => tf.Scalar };
-  if (typeof m.computeLoss === "function") return tf.tidy(() => m.computeLoss!(batch));
-  const out = model.forward(batch);
-  out.logits.dispose();
-  return out.loss!;
-}
-
-export function disposeBatch(b: ModelBatch): void {
-  tf.dispose([b.pixelValues, b.inputIds, b.attentionMask, b.tokenTypeIds, ...(b.labels ? [b.labels] : [])]);
-}
+export { disposeBatch };
 
 async function examplesAt(dataset: ExampleDataset, indices: readonly number[]): Promise<Example[]> {
   return Promise.all(indices.map((i) => dataset.get(i)));
@@ -60,7 +52,7 @@ export async function evalLoss(
     const batch = await collator.collate(await examplesAt(dataset, idx));
     try {
       if (!batch.labels) throw new Error("evaluate: the collator returned no labels; training/eval batches need them");
-      const t = lossOf(model, batch);
+      const t = tf.tidy(() => model.computeLoss(batch));
       const loss = (await t.data())[0]!;
       t.dispose();
       total += loss * idx.length;
@@ -74,30 +66,18 @@ export async function evalLoss(
   return { loss: samples ? total / samples : NaN, samples, batches };
 }
 
-/** Generate an answer for every example (prompt-only batches from the collator) and collect the targets. */
+/** Generate an answer for every example (generate/dataset.ts, the one generation loop) and collect the targets. */
 export async function predictDataset(
   model: TrainableModel,
   dataset: ExampleDataset,
   collator: Collator,
   o: { batchSize: number; maxNewTokens: number; numBeams: number },
 ): Promise<EvalPrediction> {
-  const predictions: number[][] = [];
+  const generation = { maxNewTokens: o.maxNewTokens, numBeams: o.numBeams };
+  const { examples, generated } = await generateOverDataset(model, collator, dataset, { batchSize: o.batchSize, generation });
   const labelIds: number[][] = [];
-  const examples: Example[] = [];
-  for (let i = 0; i < dataset.length; i += o.batchSize) {
-    const exs = await examplesAt(dataset, range(i, Math.min(dataset.length, i + o.batchSize)));
-    examples.push(...exs);
-    const prompt = await collator.collate(exs, { forGeneration: true });
-    try {
-      const lengths = rowSums(prompt.attentionMask);
-      const out = await model.generate(
-        { pixelValues: prompt.pixelValues, inputIds: prompt.inputIds, attentionMask: prompt.attentionMask },
-        { maxNewTokens: o.maxNewTokens, numBeams: o.numBeams },
-      );
-      out.sequences.forEach((seq, r) => predictions.push(seq.slice(lengths[r])));
-    } finally {
-      disposeBatch(prompt);
-    }
+  for (let i = 0; i < examples.length; i += o.batchSize) {
+    const exs = examples.slice(i, i + o.batchSize);
     const full = await collator.collate(exs);
     try {
       if (full.labels) {
@@ -109,16 +89,49 @@ export async function predictDataset(
       disposeBatch(full);
     }
   }
-  return { predictions, labelIds, examples };
+  return { predictions: generated, labelIds, examples };
 }
 
-/** Real tokens per row of an int32[B,L] mask. */
-function rowSums(mask: tf.Tensor): number[] {
-  const [B, L] = mask.shape as number[];
-  const m = mask.dataSync();
-  return Array.from({ length: B! }, (_, b) => {
-    let s = 0;
-    for (let l = 0; l < L!; l++) s += m[b * L! + l]!;
-    return s;
-  });
+export interface EvaluationOptions {
+  /** Metric key prefix ("eval" → eval_loss, …). */
+  prefix: string;
+  batchSize: number;
+  /** Also the loss with shuffled images and the gap (image-gap.ts); needs ≥ 2 examples. */
+  imageGap: boolean;
+  /** Progress of the loss passes (task "evaluate", unit "sample"). */
+  onProgress?: ProgressCallback;
+  computeMetrics?: ComputeMetrics;
+  /** Generations to score with computeMetrics (the Trainer's predict). */
+  predictions: (dataset: ExampleDataset) => Promise<EvalPrediction>;
+  /** Called with `<prefix>_image_gap` when measured. */
+  onImageGap?: (gap: number) => void;
+}
+
+/**
+ * The metrics of one evaluation (HF `evaluation_loop`): `<prefix>_loss`, with `imageGap` also
+ * `<prefix>_shuffled_image_loss` and `<prefix>_image_gap` (= shuffled − true loss), `computeMetrics` over
+ * generated answers (keys prefixed), and `<prefix>_runtime` / `_samples_per_second` / `_steps_per_second`.
+ */
+export async function evaluationMetrics(model: TrainableModel, dataset: ExampleDataset, collator: Collator, o: EvaluationOptions): Promise<Record<string, number>> {
+  const { prefix } = o;
+  const t0 = performance.now();
+  const gap = o.imageGap && dataset.length >= 2;
+  const total = dataset.length * (gap ? 2 : 1);
+  const progress = new ProgressEmitter(o.onProgress, { task: "evaluate", total, unit: "sample", label: `${prefix} loss${gap ? " (true + shuffled images)" : ""}` });
+  const { loss, samples, batches } = await evalLoss(model, dataset, collator, o.batchSize, (n) => progress.update(n));
+  const metrics: Record<string, number> = { [`${prefix}_loss`]: loss };
+  if (gap) {
+    const shuffled = await evalLoss(model, shuffledImages(dataset), collator, o.batchSize, (n) => progress.update(dataset.length + n));
+    metrics[`${prefix}_shuffled_image_loss`] = shuffled.loss;
+    metrics[`${prefix}_image_gap`] = shuffled.loss - loss;
+    o.onImageGap?.(shuffled.loss - loss);
+  }
+  progress.end(total, { ...metrics });
+  if (o.computeMetrics) {
+    const extra = await o.computeMetrics(await o.predictions(dataset));
+    for (const [k, v] of Object.entries(extra)) metrics[k.startsWith(`${prefix}_`) ? k : `${prefix}_${k}`] = v;
+  }
+  const runtime = (performance.now() - t0) / 1000;
+  Object.assign(metrics, { [`${prefix}_runtime`]: runtime, [`${prefix}_samples_per_second`]: samples / runtime, [`${prefix}_steps_per_second`]: batches / runtime });
+  return metrics;
 }

@@ -14,6 +14,9 @@
  *     describeHealth(h); // "loss 2.31 (finite, ≤ 10 × first 2.52); weights finite, max |w| 0.84 ≤ 100"
  */
 import { tf } from "../tf.js";
+import { stat } from "node:fs/promises";
+import { basename } from "node:path";
+import { checkpointStep } from "./checkpoint.js";
 
 /** A loss above LOSS_FACTOR × the first step's loss counts as diverging. */
 export const LOSS_FACTOR = 10;
@@ -77,4 +80,19 @@ export function measureHealth(step: number, loss: number, maxAbs: number, ref: H
 export function describeHealth(h: CheckpointHealth): string {
   if (!h.good) return h.reasons.join("; ");
   return `loss ${fmt(h.loss)} (finite, ≤ ${LOSS_FACTOR} × first loss = ${fmt(h.lossBound)}); weights finite, max |w| ${fmt(h.maxAbsWeight)} ≤ ${fmt(h.weightBound)}`;
+}
+
+/**
+ * The NaN guard's answer: the last good checkpoint (if still on disk) and what was checked: its health, and the
+ * newer checkpoints passed over as unhealthy (`healthOf`: this run's verdicts by path).
+ */
+export async function lastGoodCheckpoint(lastGood: string | null, healthOf: ReadonlyMap<string, CheckpointHealth>): Promise<{ path: string | null; checked: string }> {
+  const good = lastGood && (await stat(lastGood).then(() => true, () => false)) ? lastGood : null;
+  const goodStep = good ? checkpointStep(good)! : -1;
+  const parts: string[] = [];
+  const h = good ? healthOf.get(good) : undefined;
+  if (good) parts.push(h ? describeHealth(h) : "found healthy when it was saved");
+  const passed = [...healthOf].filter(([, x]) => !x.good && x.step > goodStep).map(([p, x]) => `${basename(p)} (${describeHealth(x)})`);
+  if (passed.length) parts.push(`passed over ${passed.join(", ")}`);
+  return { path: good, checked: parts.join("; ") };
 }

@@ -31,7 +31,7 @@ export {
 export { listCheckpoints, lastCheckpoint, partialCheckpoints, rotateCheckpoints, checkpointDir, type CheckpointEntry } from "./checkpoint.js";
 export { type TrainerStateData, type DataPosition } from "./state.js";
 export { type EvalPrediction, type ComputeMetrics } from "./evaluate.js";
-export { Trainer, type TrainerInit, type TrainOptions, type TrainOutput, type SeedableModel, type ModeSwitchingModel, type LossComputingModel, setTrainingMode, trainingLoss } from "./trainer.js";
+export { Trainer, type TrainerInit, type TrainOptions, type TrainOutput } from "./trainer.js";
 export { TrainingError, NonFiniteLossError } from "./errors.js";
 export { levenshtein, nearestName } from "../util/suggest.js";
 export { exportTrainingJob, trainingJobJson, toHfTrainingArguments, camelToSnake, NO_DECAY_PATTERNS, type TrainingJobSpec } from "./export.js";

@@ -1,6 +1,7 @@
 /**
- * What a checkpoint holds besides the model files (`model.savePretrained(dir)`: HF safetensors for the base model,
- * a PEFT adapter for a PeftModel), and reading it back:
+ * What a checkpoint holds besides the model's own state files (`model.saveState(dir)`, read back by
+ * `model.loadState(dir)`: the HF checkpoint for the base model; a PEFT adapter + `trainable_params.safetensors`,
+ * model/trainable-state.ts, for a PeftModel), and reading it back:
  *
  *   trainer_state.json         HF-shaped: global_step, epoch, max_steps, log_history, best_metric, best_model_checkpoint…
  *                              plus our resume block (`paligemma_ts`: data order, RNG, loss sums, early stopping)
@@ -8,22 +9,15 @@
  *   scheduler.json             the schedule and the steps taken
  *   rng_state.json             the trainer RNG's state (four uint32 words)
  *   training_args.json         the TrainingArguments (camelCase)
- *   trainable_params.safetensors   (models other than the base model) the trainable variables, internal layout, so
- *                              a resume restores exactly what the optimizer updates whatever the adapter format
  *
  *     await saveTrainingState(tmpDir, snapshot);
  *     const s = await loadTrainingState("out/checkpoint-20");
  */
-import { readFile, stat } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { writeFileAtomic } from "../util/atomic-write.js";
 import { join } from "node:path";
-import { tf } from "../tf.js";
-import { SafetensorsCheckpoint, SafetensorsFile } from "../io/safetensors.js";
+import { SafetensorsFile } from "../io/safetensors.js";
 import { saveSafetensors, type TensorToWrite } from "../io/safetensors-write.js";
-import { toInternalLayout } from "../io/keymap.js";
-import { paliGemmaParamSpecs } from "../model/layers.js";
-import { PaliGemmaForConditionalGeneration } from "../model/paligemma.js";
-import type { TrainableModel } from "../model/trainable.js";
 import type { AdamWState } from "./adamw.js";
 import type { ScheduleSpec } from "./schedule.js";
 import { TrainingError } from "./errors.js";
@@ -34,7 +28,7 @@ export const OPTIMIZER_FILE = "optimizer.safetensors";
 export const SCHEDULER_FILE = "scheduler.json";
 export const RNG_FILE = "rng_state.json";
 export const ARGS_FILE = "training_args.json";
-export const TRAINABLE_FILE = "trainable_params.safetensors";
+export { TRAINABLE_FILE } from "../model/trainable-state.js";
 
 /** Where the data order stands: everything needed to continue the same sequence of micro-batches. */
 export interface DataPosition {
@@ -198,55 +192,12 @@ export async function loadTrainingState(dir: string): Promise<Omit<TrainingSnaps
   }
 }
 
-/** Write the model's own files (`savePretrained`) and, for wrapped models, the trainable variables. */
-export async function saveModelWeights(model: TrainableModel, dir: string): Promise<void> {
-  await model.savePretrained(dir);
-  if (model instanceof PaliGemmaForConditionalGeneration) return; // its HF checkpoint restores every parameter
-  const tensors: Record<string, TensorToWrite> = {};
-  for (const [name, v] of model.trainableParameters()) tensors[name] = { dtype: "F32", shape: v.shape.slice(), data: (await v.data()) as Float32Array };
-  await saveSafetensors(join(dir, TRAINABLE_FILE), tensors, { format: "paligemma-ts" });
-}
-
-/**
- * Put a checkpoint's trainable weights back into `model`'s variables: from `trainable_params.safetensors` when
- * present, else from the HF checkpoint through the keymap (base model: full fine-tune or freezing).
- */
-export async function restoreModelWeights(model: TrainableModel, dir: string): Promise<void> {
-  const trainable = model.trainableParameters();
-  const own = join(dir, TRAINABLE_FILE);
-  if (await stat(own).then(() => true, () => false)) {
-    const file = await SafetensorsFile.open(own);
-    try {
-      for (const [name, v] of trainable) {
-        if (!file.keys().includes(name)) throw new TrainingError(`${own}: no tensor ${name}; the checkpoint was written for a model with other trainable parameters`);
-        const h = await file.read(name);
-        assignHost(v, h.data as Float32Array, h.shape, `${own}: ${name}`);
-      }
-    } finally {
-      await file.close();
-    }
-    return;
+/** A resume must continue the same sequence of micro-batches: same dataset length, batch size and data seed. */
+export function checkSameDataOrder(dir: string, saved: DataPosition, now: DataPosition): void {
+  if (saved.datasetLength !== now.datasetLength || saved.batchSize !== now.batchSize || saved.dataSeed !== now.dataSeed) {
+    throw new TrainingError(
+      `${dir}: was trained with ${saved.datasetLength} examples, batch size ${saved.batchSize}, dataSeed ${saved.dataSeed}; ` +
+        `now ${now.datasetLength}, ${now.batchSize}, ${now.dataSeed}. Resume with the same dataset and arguments, or start a new run.`,
+    );
   }
-  if (!(model instanceof PaliGemmaForConditionalGeneration)) {
-    throw new TrainingError(`${dir}: has no ${TRAINABLE_FILE}, which a wrapped (LoRA/quantized) model needs to resume`);
-  }
-  const specs = new Map(paliGemmaParamSpecs(model.config).map((s) => [s.name, s]));
-  const ckpt = await SafetensorsCheckpoint.open(dir);
-  try {
-    for (const [name, v] of trainable) {
-      const spec = specs.get(name);
-      if (!spec) throw new TrainingError(`restore: trainable parameter ${name} is not in the PaliGemma keymap`);
-      const h = await ckpt.read(name);
-      assignHost(v, toInternalLayout(spec, h.data as Float32Array), h.shape, `${dir}: ${name}`);
-    }
-  } finally {
-    await ckpt.close();
-  }
-}
-
-function assignHost(v: tf.Variable, data: Float32Array, shape: readonly number[], what: string): void {
-  if (data.length !== v.size || shape.reduce((n, d) => n * d, 1) !== v.size) {
-    throw new TrainingError(`${what}: saved shape [${shape}] (${data.length} values) does not fit the parameter's shape [${v.shape}]`);
-  }
-  tf.tidy(() => v.assign(tf.tensor(data, v.shape, "float32")));
 }

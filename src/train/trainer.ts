@@ -14,25 +14,26 @@
  * optimizer step uses  g = Σᵢ ∇ meanLossᵢ / GA  (the mean of micro-batch means; it equals the large-batch gradient
  * when the micro-batches hold equally many label tokens). An epoch's last, shorter accumulation is still ÷ GA (HF).
  */
-import { stat } from "node:fs/promises";
-import { basename } from "node:path";
 import { tf } from "../tf.js";
-import type { Collator, Example, ExampleDataset, ModelBatch } from "../data/types.js";
+import type { Collator, Example, ExampleDataset } from "../data/types.js";
 import type { TrainableModel } from "../model/trainable.js";
 import { TrainingArguments, type TrainingArgumentsInit } from "./arguments.js";
 import { AdamW } from "./adamw.js";
 import { GradAccumulator } from "./grads.js";
 import { learningRateAt, type ScheduleSpec } from "./schedule.js";
+import { trainingPlan } from "./plan.js";
+import { judgeEvaluation } from "./best-model.js";
+import { trainMetricsLog, trainOutputMetrics } from "./run-metrics.js";
 import { Rng, epochOrder, microBatches } from "./data-order.js";
 import { EventBus, type EventChannel, type TrainerCallback, type TrainerControl, type TrainerEvent, type TrainOutputMetrics } from "./events.js";
-import { checkpointDir, checkpointStep, lastCheckpoint, removePartialCheckpoints, rotateCheckpoints, writeCheckpointAtomically } from "./checkpoint.js";
-import { describeHealth, maxAbsWeight, measureHealth, type CheckpointHealth } from "./health.js";
-import { loadTrainingState, restoreModelWeights, saveModelWeights, saveTrainingState, type TrainerStateData } from "./state.js";
-import { disposeBatch, evalLoss, predictDataset, type ComputeMetrics, type EvalPrediction } from "./evaluate.js";
+import { checkpointDir, lastCheckpoint, removePartialCheckpoints, rotateCheckpoints, writeCheckpointAtomically } from "./checkpoint.js";
+import { lastGoodCheckpoint, maxAbsWeight, measureHealth, type CheckpointHealth } from "./health.js";
+import { checkSameDataOrder, loadTrainingState, saveTrainingState, type TrainerStateData } from "./state.js";
+import { disposeBatch, evaluationMetrics, predictDataset, type ComputeMetrics, type EvalPrediction } from "./evaluate.js";
 import { NonFiniteLossError, TrainingError } from "./errors.js";
 import { ProgressEmitter, type ProgressCallback } from "../events/progress.js";
 import { CONSOLE_LOGGER, formatLogDict, leveledLogger, round4, type TrainerLogger } from "./log-lines.js";
-import { imageGapWarning, shuffledImages } from "./image-gap.js";
+import { imageGapWarning } from "./image-gap.js";
 
 export interface TrainerInit {
   model: TrainableModel;
@@ -59,40 +60,6 @@ export interface TrainerInit {
   logger?: TrainerLogger;
 }
 
-/**
- * Optional model hook for randomness inside the forward (e.g. LoRA dropout): called before every micro-batch with
- * a seed drawn from the trainer's RNG, whose state checkpoints save, so resumed runs draw the same masks.
- */
-export interface SeedableModel {
-  setTrainingSeed(seed: number): void;
-}
-
-/** Optional model hook for train/eval behaviour (PeftModel: LoRA dropout on/off; torch `model.train()`/`eval()`). */
-export interface ModeSwitchingModel {
-  train(mode?: boolean): unknown;
-  eval(): unknown;
-}
-
-/** Put `model` in training or inference mode when it has such modes (the base model has none). */
-export function setTrainingMode(model: object, training: boolean): void {
-  const m = model as Partial<ModeSwitchingModel>;
-  if (typeof m.train === "function" && typeof m.eval === "function") (training ? m.train.call(model, true) : m.eval.call(model));
-}
-
-/** Optional model method: the training loss alone, cheaper than `forward` (logits only where labels are kept). */
-export interface LossComputingModel {
-  computeLoss(inputs: ModelBatch): tf.Scalar;
-}
-
-/** The scalar training loss of a batch: `model.computeLoss` when the model has it, else `forward(batch).loss`. */
-export function trainingLoss(model: TrainableModel, batch: ModelBatch): tf.Scalar {
-  const m = model as Partial<LossComputingModel> & TrainableModel;
-  if (typeof m.computeLoss === "function") return m.computeLoss(batch);
-  const out = model.forward(batch);
-  out.logits.dispose();
-  return out.loss as tf.Scalar;
-}
-
 export interface TrainOptions {
   /** true: the newest `checkpoint-N` in outputDir; a string: that checkpoint directory. */
   resumeFromCheckpoint?: boolean | string;
@@ -114,7 +81,7 @@ export class Trainer {
   readonly trainDataOrder: "shuffle" | "sequential";
   private readonly bus: EventBus;
   private readonly control: TrainerControl = { shouldTrainingStop: false };
-  /** The trainer's RNG (model randomness via {@link SeedableModel}); its state is saved in checkpoints. */
+  /** The trainer's RNG (model dropout via `setTrainingSeed`); its state is saved in checkpoints. */
   readonly rng: Rng;
   private state: TrainerStateData | null = null;
   /** The NaN guard's verdicts on the checkpoints saved by this Trainer, by path; the last step's loss. */
@@ -183,13 +150,7 @@ export class Trainer {
     const dataset = this.trainDataset;
     if (!dataset || dataset.length === 0) throw new TrainingError("Trainer.train: trainDataset is missing or empty");
     const GA = args.gradientAccumulationSteps;
-    const batchesPerEpoch = microBatches(Array.from({ length: dataset.length }, (_, i) => i), args.perDeviceTrainBatchSize, args.dataloaderDropLast).length;
-    if (batchesPerEpoch === 0) throw new TrainingError(`Trainer.train: ${dataset.length} examples make no full batch of ${args.perDeviceTrainBatchSize} with dataloaderDropLast`);
-    // HF 4.47 `_inner_training_loop`: steps and epochs.
-    const updatesPerEpoch = Math.max(Math.floor(batchesPerEpoch / GA), 1);
-    const maxSteps = args.maxSteps > 0 ? args.maxSteps : Math.ceil(args.numTrainEpochs * updatesPerEpoch);
-    const numEpochs = args.maxSteps > 0 ? Math.ceil(args.maxSteps / updatesPerEpoch) : Math.ceil(args.numTrainEpochs);
-    const schedule: ScheduleSpec = { type: args.lrSchedulerType, baseLr: args.learningRate, warmupSteps: args.warmupStepsFor(maxSteps), totalSteps: maxSteps };
+    const { maxSteps, numEpochs, schedule } = trainingPlan(args, dataset.length); // HF 4.47 `_inner_training_loop`
 
     const params = this.model.trainableParameters();
     const optimizer = new AdamW(params, { beta1: args.adamBeta1, beta2: args.adamBeta2, eps: args.adamEpsilon, weightDecay: args.weightDecay });
@@ -226,7 +187,6 @@ export class Trainer {
       const initialMaxAbs = state.guard ? 0 : maxAbsWeight(varList); // the NaN guard's reference (health.ts)
       let lastLr = learningRateAt(schedule, state.globalStep);
       let samplesThisRun = 0;
-      const seeded = typeof (this.model as Partial<SeedableModel>).setTrainingSeed === "function" ? (this.model as unknown as SeedableModel) : null;
 
       for (let epoch = state.data.epoch; epoch < numEpochs && !this.control.shouldTrainingStop && state.globalStep < maxSteps; epoch++) {
         const order = epochOrder(dataset.length, { seed: args.dataSeed, epoch, shuffle: this.trainDataOrder === "shuffle" });
@@ -241,12 +201,12 @@ export class Trainer {
           const examples: Example[] = await Promise.all(batches[b]!.map((i) => dataset.get(i)));
           const batch = await this.collator.collate(examples);
           if (!batch.labels) throw new TrainingError("Trainer: the collator returned a batch without labels; training batches need labels");
-          setTrainingMode(this.model, true); // HF training_step: model.train() (evaluation switches to eval())
-          if (seeded) seeded.setTrainingSeed(this.rng.nextUint32());
+          this.model.train(); // HF training_step: model.train() (evaluation switches to eval())
+          this.model.setTrainingSeed(this.rng.nextUint32()); // dropout masks, reproducible on resume
           let value: tf.Scalar;
           let grads: tf.NamedTensorMap;
           try {
-            ({ value, grads } = tf.variableGrads(() => tf.div(trainingLoss(this.model, batch), GA) as tf.Scalar, varList));
+            ({ value, grads } = tf.variableGrads(() => tf.div(this.model.computeLoss(batch), GA) as tf.Scalar, varList));
           } finally {
             disposeBatch(batch);
           }
@@ -316,25 +276,13 @@ export class Trainer {
         );
       }
 
-      if (args.loadBestModelAtEnd && state.bestModelCheckpoint) await restoreModelWeights(this.model, state.bestModelCheckpoint);
-      const runtime = (performance.now() - started) / 1000;
-      const stepsRun = state.globalStep - startStep;
-      const metrics: TrainOutputMetrics = {
-        trainRuntime: runtime,
-        trainSamplesPerSecond: samplesThisRun / runtime,
-        trainStepsPerSecond: stepsRun / runtime,
-        // The mean step loss over every step of the run, resumed steps included (issue 13.10). HF 4.47.1 computes
-        // `train_loss = self._total_loss_scalar / max(self.state.global_step, 0.001)` (trainer.py, after the loop),
-        // with `_total_loss_scalar` reset to 0 in each `train()` call: after a resume it divides this call's loss
-        // sum by all steps, which is neither mean. We keep the sum in the checkpoint and report the true mean; it
-        // equals HF's figure for a run without resume. (Checkpoints without the sum: the mean over this call.)
-        trainLoss: Number.isFinite(state.totalLossSum) && state.globalStep > 0 ? state.totalLossSum / state.globalStep : stepsRun ? lossThisRun / stepsRun : NaN,
-        epoch: state.epoch,
-      };
-      state.logHistory.push({ train_runtime: runtime, train_samples_per_second: metrics.trainSamplesPerSecond, train_steps_per_second: metrics.trainStepsPerSecond, train_loss: metrics.trainLoss, epoch: state.epoch, step: state.globalStep });
+      if (args.loadBestModelAtEnd && state.bestModelCheckpoint) await this.model.loadState(state.bestModelCheckpoint);
+      const metrics = trainOutputMetrics(state, {
+        runtimeSeconds: (performance.now() - started) / 1000, samples: samplesThisRun, steps: state.globalStep - startStep, lossSum: lossThisRun,
+      });
+      state.logHistory.push({ ...trainMetricsLog(metrics), step: state.globalStep });
       const status = state.globalStep < maxSteps ? "stopped" : "done";
-      this.logger.info(formatLogDict({ train_runtime: runtime, train_samples_per_second: metrics.trainSamplesPerSecond,
-        train_steps_per_second: metrics.trainStepsPerSecond, train_loss: metrics.trainLoss, epoch: state.epoch }));
+      this.logger.info(formatLogDict(trainMetricsLog(metrics)));
       progress.end(state.globalStep, { loss: metrics.trainLoss, samplesPerSecond: metrics.trainSamplesPerSecond, ...this.lastEvalScalars });
       await this.bus.emit("trainEnd", { globalStep: state.globalStep, status, metrics, bestModelCheckpoint: state.bestModelCheckpoint }, this.control);
       return { globalStep: state.globalStep, trainingLoss: metrics.trainLoss, metrics };
@@ -349,15 +297,7 @@ export class Trainer {
 
   /** The NaN guard's answer: the last good checkpoint (if still on disk) and what was checked (health.ts). */
   private async lastGood(): Promise<{ path: string | null; checked: string }> {
-    const state = this.state!;
-    const good = state.lastGoodCheckpoint && (await stat(state.lastGoodCheckpoint).then(() => true, () => false)) ? state.lastGoodCheckpoint : null;
-    const goodStep = good ? checkpointStep(good)! : -1;
-    const parts: string[] = [];
-    const h = good ? this.healthOf.get(good) : undefined;
-    if (good) parts.push(h ? describeHealth(h) : "found healthy when it was saved");
-    const passed = [...this.healthOf].filter(([, x]) => !x.good && x.step > goodStep).map(([p, x]) => `${basename(p)} (${describeHealth(x)})`);
-    if (passed.length) parts.push(`passed over ${passed.join(", ")}`);
-    return { path: good, checked: parts.join("; ") };
+    return lastGoodCheckpoint(this.state!.lastGoodCheckpoint, this.healthOf);
   }
 
   /** HF `_maybe_log_save_evaluate`: log, then evaluate (early stopping, best metric), then save + rotate. */
@@ -377,33 +317,14 @@ export class Trainer {
       await this.bus.emit("log", { step: state.globalStep, epoch: state.epoch, loss, learningRate: info.lastLr, gradNorm: info.lastGradNorm, samplesPerSecond: info.samplesPerSecond }, this.control);
       this.logger.info(formatLogDict({ loss: round4(loss), grad_norm: info.lastGradNorm, learning_rate: info.lastLr, epoch: state.epoch }));
     }
-    if (what.evalNow) {
-      const metrics = await this.evaluate();
-      if (args.metricForBestModel !== null) {
-        const key = args.metricForBestModel.startsWith("eval_") ? args.metricForBestModel : `eval_${args.metricForBestModel}`;
-        const value = metrics[key];
-        if (value === undefined) {
-          throw new TrainingError(`metricForBestModel: "${key}" is not among the evaluation metrics (${Object.keys(metrics).join(", ")}); change metricForBestModel or computeMetrics`);
-        }
-        const better = (a: number, b: number) => (args.greaterIsBetter ? a > b : a < b);
-        if (args.earlyStoppingPatience !== null) { // HF EarlyStoppingCallback.on_evaluate: against the previous best
-          const improved = state.bestMetric === null || (better(value, state.bestMetric) && Math.abs(value - state.bestMetric) > args.earlyStoppingThreshold);
-          state.earlyStoppingCounter = improved ? 0 : state.earlyStoppingCounter + 1;
-          if (state.earlyStoppingCounter >= args.earlyStoppingPatience) this.control.shouldTrainingStop = true;
-        }
-        if (state.bestMetric === null || better(value, state.bestMetric)) { // HF _determine_best_metric
-          state.bestMetric = value;
-          state.bestModelCheckpoint = checkpointDir(args.outputDir, state.globalStep);
-        }
-      }
-    }
+    if (what.evalNow && judgeEvaluation(await this.evaluate(), state, args).stop) this.control.shouldTrainingStop = true;
     if (what.saveNow) {
       const health = measureHealth(state.globalStep, this.lastStepLoss, maxAbsWeight(this.model.trainableParameters().values()), state.guard ?? { firstLoss: this.lastStepLoss, initialMaxAbsWeight: 0 });
       state.health = health;
       this.healthOf.set(checkpointDir(args.outputDir, state.globalStep), health);
       if (health.good) state.lastGoodCheckpoint = checkpointDir(args.outputDir, state.globalStep);
       const dir = await writeCheckpointAtomically(args.outputDir, state.globalStep, async (tmp) => {
-        await saveModelWeights(this.model, tmp);
+        await this.model.saveState(tmp);
         await saveTrainingState(tmp, {
           state, optimizer: await optimizer.getState(), schedule: { ...schedule, stepsTaken: state.globalStep },
           rng: this.rng.getState(), args: args.toJSON(),
@@ -417,15 +338,8 @@ export class Trainer {
   /** Restore weights, optimizer, RNG and data position from `dir`; checks the run is the same shape. */
   private async resume(dir: string, fresh: TrainerStateData, optimizer: AdamW): Promise<TrainerStateData> {
     const saved = await loadTrainingState(dir);
-    const d = saved.state.data;
-    const want = fresh.data;
-    if (d.datasetLength !== want.datasetLength || d.batchSize !== want.batchSize || d.dataSeed !== want.dataSeed) {
-      throw new TrainingError(
-        `${dir}: was trained with ${d.datasetLength} examples, batch size ${d.batchSize}, dataSeed ${d.dataSeed}; ` +
-          `now ${want.datasetLength}, ${want.batchSize}, ${want.dataSeed}. Resume with the same dataset and arguments, or start a new run.`,
-      );
-    }
-    await restoreModelWeights(this.model, dir);
+    checkSameDataOrder(dir, saved.state.data, fresh.data);
+    await this.model.loadState(dir);
     optimizer.setState(saved.optimizer);
     this.rng.setState(saved.rng);
     return { ...saved.state, maxSteps: fresh.maxSteps, numTrainEpochs: fresh.numTrainEpochs };
@@ -441,30 +355,15 @@ export class Trainer {
     const dataset = o.dataset ?? this.evalDataset;
     if (!dataset || dataset.length === 0) throw new TrainingError("Trainer.evaluate: no evalDataset (pass one to the Trainer or to evaluate({ dataset }))");
     const prefix = o.metricKeyPrefix ?? "eval";
-    const t0 = performance.now();
-    setTrainingMode(this.model, false);
-    const gap = this.args.evalImageGap && dataset.length >= 2;
-    const total = dataset.length * (gap ? 2 : 1);
-    const progress = new ProgressEmitter(this.onProgress, { task: "evaluate", total, unit: "sample", label: `${prefix} loss${gap ? " (true + shuffled images)" : ""}` });
-    const bs = this.args.perDeviceEvalBatchSize;
-    const { loss, samples, batches } = await evalLoss(this.model, dataset, this.collator, bs, (n) => progress.update(n));
-    const metrics: Record<string, number> = { [`${prefix}_loss`]: loss };
-    if (gap) {
-      const shuffled = await evalLoss(this.model, shuffledImages(dataset), this.collator, bs, (n) => progress.update(dataset.length + n));
-      metrics[`${prefix}_shuffled_image_loss`] = shuffled.loss;
-      metrics[`${prefix}_image_gap`] = shuffled.loss - loss;
-      if (this.state) {
-        const warning = imageGapWarning(shuffled.loss - loss, this.state.globalStep, this.args.warmupStepsFor(this.state.maxSteps));
+    this.model.eval();
+    const metrics = await evaluationMetrics(this.model, dataset, this.collator, {
+      prefix, batchSize: this.args.perDeviceEvalBatchSize, imageGap: this.args.evalImageGap, onProgress: this.onProgress,
+      computeMetrics: this.computeMetrics, predictions: (ds) => this.predictions(ds),
+      onImageGap: (gap) => {
+        const warning = this.state && imageGapWarning(gap, this.state.globalStep, this.args.warmupStepsFor(this.state.maxSteps));
         if (warning) this.logger.warn(warning);
-      }
-    }
-    progress.end(total, { ...metrics });
-    if (this.computeMetrics) {
-      const extra = await this.computeMetrics(await this.predictions(dataset));
-      for (const [k, v] of Object.entries(extra)) metrics[k.startsWith(`${prefix}_`) ? k : `${prefix}_${k}`] = v;
-    }
-    const runtime = (performance.now() - t0) / 1000;
-    Object.assign(metrics, { [`${prefix}_runtime`]: runtime, [`${prefix}_samples_per_second`]: samples / runtime, [`${prefix}_steps_per_second`]: batches / runtime });
+      },
+    });
     if (this.state) {
       metrics["epoch"] = this.state.epoch;
       this.state.logHistory.push({ ...metrics, step: this.state.globalStep });
@@ -486,7 +385,7 @@ export class Trainer {
   }
 
   private predictions(dataset: ExampleDataset): Promise<EvalPrediction> {
-    setTrainingMode(this.model, false);
+    this.model.eval();
     return predictDataset(this.model, dataset, this.collator, {
       batchSize: this.args.perDeviceEvalBatchSize, maxNewTokens: this.args.generationMaxNewTokens, numBeams: this.args.generationNumBeams,
     });

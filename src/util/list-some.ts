@@ -4,7 +4,7 @@
  *     listSome(["a", "b", "c"], 2);                                        // "a, b, … (1 more)"
  *     abridgeModuleNames(["layers.0.q_proj", "layers.1.q_proj", "fc"]);   // "layers.N.q_proj, fc"
  *
- * A leaf module (no imports): lora and quant messages use it (src/model/load.ts still has its own copy).
+ * A leaf module (no imports): lora, quant and checkpoint-loading (model/load.ts) messages use it.
  */
 
 /** At most `max` names joined with ", ", then `… (N more)` when some were left out. */
