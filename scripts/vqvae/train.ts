@@ -20,7 +20,7 @@ import { initBackend } from "../../src/backend/select.js";
 import { VqVae } from "../../src/codecs/vqvae/model.js";
 import { readNpz, writeNpz } from "../../src/codecs/vqvae/npz.js";
 import { roundTripIou } from "../../src/codecs/vqvae/evaluate.js";
-import { VqVaeTrainer, trainVqVae } from "../../src/codecs/vqvae/train.js";
+import { VqVaeTrainer, missingTrainingKernels, trainVqVae } from "../../src/codecs/vqvae/train.js";
 import { heldOutInstanceMasks, trainingMaskBatch } from "../../src/data/synth/masks.js";
 
 const argv = process.argv.slice(2);
@@ -44,7 +44,11 @@ const dtype = flag("dtype", "float16") as "float16" | "float32";
 if (dtype !== "float16" && dtype !== "float32") throw new Error(`--dtype: float16 or float32, got ${dtype}`);
 const from = flag("from");
 
-const backend = await initBackend();
+let backend = await initBackend();
+if (missingTrainingKernels().length) {
+  console.log(`backend ${backend.name} lacks ${missingTrainingKernels().join(", ")} for training: using cpu (slow; npm run setup:native for speed)`);
+  backend = await initBackend({ backend: "cpu", force: true });
+}
 await mkdir(out, { recursive: true });
 const trainer = new VqVaeTrainer({ seed }, from ? await readNpz(from) : undefined);
 trainer.steps = num("start-step", 0);

@@ -131,7 +131,9 @@ export class VqVae {
 
   /** Load `vae-oid.npz` (or any .npz with the same names and shapes, float32 or float16). */
   static async load(path: string): Promise<VqVae> {
-    return VqVae.fromArrays(await readNpz(path), path);
+    const arrays = await readNpz(path);
+    await tf.ready(); // a caller that never chose a backend gets the default one initialised, not an error
+    return VqVae.fromArrays(arrays, path);
   }
 
   /** Build from parsed arrays (name → array); throws `VqVaeError` listing every missing or misshapen tensor. */

@@ -59,6 +59,17 @@ export interface VqVaeStepStats {
   codesInBatch: number;
 }
 
+/**
+ * Kernels the backward pass needs that a backend may lack: WASM has no Conv2DBackpropFilter and no
+ * UnsortedSegmentSum (tf.gather's gradient), so training runs on tensorflow (native) or cpu, not wasm.
+ */
+export const VQVAE_TRAINING_KERNELS = ["Conv2DBackpropFilter", "Conv2DBackpropInput", "UnsortedSegmentSum"] as const;
+
+/** The training kernels the active backend lacks (empty: it can train). */
+export function missingTrainingKernels(): string[] {
+  return VQVAE_TRAINING_KERNELS.filter((k) => tf.getKernel(k, tf.getBackend()) === undefined);
+}
+
 type HostArrays = Map<string, { shape: number[]; data: Float32Array }>;
 
 /** Stop-gradient: the identity forward, zero gradient backward. */
@@ -94,6 +105,11 @@ export class VqVaeTrainer {
 
   /** Fresh weights (seeded He initialisation), or `init`: vae-oid names and PyTorch layouts (a checkpoint). */
   constructor(config: VqVaeTrainConfig = {}, init?: ReadonlyMap<string, { shape: readonly number[]; data: unknown }>) {
+    const missing = missingTrainingKernels();
+    if (missing.length) {
+      throw new VqVaeError(`VqVaeTrainer: backend "${tf.getBackend()}" lacks ${missing.join(", ")} (the backward pass needs them); ` +
+        `train on "tensorflow" (npm run setup:native) or "cpu" (initBackend({ backend: "cpu" }) or PALIGEMMA_BACKEND=cpu)`);
+    }
     this.beta = config.beta ?? 0.25;
     this.restartEvery = config.restartEvery ?? 50;
     const seed = config.seed ?? 0;
