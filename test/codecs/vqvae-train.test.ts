@@ -15,10 +15,13 @@ import { cropMask64 } from "../../src/codecs/seg.js";
 import { Random } from "../../src/data/random.js";
 import { MASK_FAMILIES, heldOutInstanceMasks, synthInstanceMask, trainingMaskBatch } from "../../src/data/synth/masks.js";
 import type { ProgressEvent } from "../../src/events/progress.js";
-import { useBackend } from "../helpers/backends.js";
+import { presentBackends, useBackend } from "../helpers/backends.js";
 import { withTmpDir } from "../helpers/tmp.js";
 
-await useBackend("cpu"); // training needs Conv2DBackpropFilter, which WASM lacks (see the last test)
+// Training needs Conv2DBackpropFilter, which WASM lacks (see the last test): the native backend when present, else
+// cpu, whose pure-JS conv gradients are slow (one 1-mask step takes ~10-40 s), hence the tiny step counts below.
+const trainBackend = (await presentBackends()).includes("tensorflow") ? "tensorflow" : "cpu";
+await useBackend(trainBackend);
 
 describe("npz writer", () => {
   // numpy: np.array([...], np.float32).astype(np.float16).view(np.uint16)
@@ -114,22 +117,20 @@ describe("VqVaeTrainer", () => {
     trainer.dispose();
   });
 
-  test("steps on one batch lower the loss and raise the IoU; tensors stay flat; progress events; restarts", async () => {
-    // small on purpose: the cpu backend's conv gradients are slow (a 2-mask step is ~1 s of one core)
-    const trainer = new VqVaeTrainer({ seed: 1, restartEvery: 2 });
-    const batch = trainingMaskBatch(7, 0, 2);
+  test("steps on one batch lower the loss; tensors stay flat; progress events; dead codes restart", async () => {
+    const trainer = new VqVaeTrainer({ seed: 1, restartEvery: 1 });
+    const batch = trainingMaskBatch(7, 0, 1);
     const events: ProgressEvent[] = [];
     const first = trainer.step(batch, 1e-3);
     const before = tf.memory().numTensors;
-    const last = await trainVqVae(trainer, { steps: 5, batch: () => batch, learningRate: 1e-3, warmupSteps: 0, onProgress: (e) => events.push(e) });
+    const last = await trainVqVae(trainer, { steps: 3, batch: () => batch, learningRate: 1e-3, warmupSteps: 0, onProgress: (e) => events.push(e) });
     assert.equal(tf.memory().numTensors, before, "no tensor left behind by a step");
-    assert.equal(trainer.steps, 5);
+    assert.equal(trainer.steps, 3);
     assert.ok(last!.loss < first.loss, `loss ${first.loss} → ${last!.loss}`);
-    assert.ok(last!.reconstruction < first.reconstruction);
-    assert.ok(last!.iou > first.iou, `iou ${first.iou} → ${last!.iou}`);
-    assert.ok(trainer.restarts > 0, "a 2-mask batch uses ≤ 32 codes: the rest are restarted");
-    assert.deepEqual(events.map((e) => e.phase), ["begin", ...Array(4).fill("update"), "end"]);
-    assert.equal(events.at(-1)!.done, 5);
+    assert.ok(last!.reconstruction < first.reconstruction, `reconstruction ${first.reconstruction} → ${last!.reconstruction}`);
+    assert.ok(trainer.restarts > 0, "one mask uses ≤ 16 codes: the rest are restarted");
+    assert.deepEqual(events.map((e) => e.phase), ["begin", "update", "update", "end"]);
+    assert.equal(events.at(-1)!.done, 3);
     trainer.dispose();
   });
 
@@ -140,7 +141,7 @@ describe("VqVaeTrainer", () => {
       assert.throws(() => new VqVaeTrainer(), /backend "wasm" lacks Conv2DBackpropFilter.*"tensorflow".*"cpu"/);
       assert.equal(tf.memory().numTensors, n);
     } finally {
-      await useBackend("cpu");
+      await useBackend(trainBackend);
     }
   });
 });
