@@ -6,7 +6,7 @@
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { copyFile, mkdir, readFile } from "node:fs/promises";
+import { copyFile, mkdir, readFile, readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { tf } from "../../src/tf.js";
 import { useBackend } from "../helpers/backends.js";
@@ -76,6 +76,15 @@ describe("synthSegmentation writes <seg> JSONL", () => {
       assert.ok(mean >= MIN_MEAN_IOU, `${split}: mean IoU ${mean.toFixed(3)} over ${ious.length} objects`);
       assert.ok(Math.min(...ious) >= MIN_OBJECT_IOU, `${split}: worst object IoU ${Math.min(...ious).toFixed(3)}`);
     }
+  });
+
+  it("vae: null writes the COCO files only; a VQ-VAE path that does not load throws before anything is written", async () => {
+    const plain = join(tmp.path, "plain");
+    await synthSegmentation({ out: plain, seed: 5, counts: { train: 1, valid: 0, test: 0 }, vae: null });
+    assert.deepEqual((await readdir(join(plain, "train"))).sort(), ["_annotations.coco.json", "train_0000.png"]);
+    const nowhere = join(tmp.path, "nowhere");
+    await assert.rejects(synthSegmentation({ out: nowhere, counts: { train: 1, valid: 0, test: 0 }, vae: join(tmp.path, "no.npz") }), /no\.npz: cannot read/);
+    await assert.rejects(stat(nowhere), /ENOENT/);
   });
 
   it("loads through loadDataset and batches through the real processor: each <segNNN> is one labelled token", async () => {
