@@ -27,4 +27,5 @@ export {
   type BinaryMask as CocoMask, type CocoRle, type CocoSegmentation,
 } from "./converters/coco-mask.js";
 export { synthManifests, MANIFEST_PREFIX, type ManifestDocument, type ManifestOptions } from "./synth/manifests.js";
-export { synthDetection, synthSegmentation, SHAPE_CLASSES, type ShapesOptions } from "./synth/shapes.js";
+export { synthDetection, synthSegmentation, SHAPE_CLASSES, type ShapesOptions, type SegmentationSynthOptions } from "./synth/shapes.js";
+export { synthInstanceMask, synthMaskBatch, heldOutInstanceMasks, trainingMaskBatch, MASK_FAMILIES, type InstanceMask } from "./synth/masks.js";

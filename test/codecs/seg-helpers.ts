@@ -7,8 +7,6 @@
  *     block codec (each code = the fill level of one 16×16 block of the 64×64 crop; decoding paints blocks
  *     whose level is > ½), for encode → decode round-trip IoU on synthetic masks.
  */
-import { writeFile } from "node:fs/promises";
-import { crc32 } from "node:zlib";
 import { vqVaeParamShapes } from "../../src/codecs/vqvae/model.js";
 
 export type Weights = Map<string, { shape: number[]; data: Float32Array }>;
@@ -82,61 +80,8 @@ export function analyticVaeWeights(): Weights {
   return w;
 }
 
-function npy(shape: number[], data: Float32Array): Uint8Array {
-  let header = `{'descr': '<f4', 'fortran_order': False, 'shape': (${shape.join(", ")}${shape.length === 1 ? "," : ""}), }`;
-  const pad = 64 - ((10 + header.length + 1) % 64);
-  header += " ".repeat(pad === 64 ? 0 : pad) + "\n";
-  const out = new Uint8Array(10 + header.length + data.byteLength);
-  out.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0]);
-  new DataView(out.buffer).setUint16(8, header.length, true);
-  out.set(new TextEncoder().encode(header), 10);
-  out.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), 10 + header.length);
-  return out;
-}
-
-/** Write `weights` as an uncompressed .npz (ZIP, stored members), what `np.savez` makes. */
-export async function writeNpz(path: string, weights: Weights): Promise<void> {
-  const parts: Uint8Array[] = [];
-  const central: Uint8Array[] = [];
-  let offset = 0;
-  for (const [name, { shape, data }] of weights) {
-    const body = npy(shape, data);
-    const fname = new TextEncoder().encode(`${name}.npy`);
-    const crc = crc32(body);
-    const local = new Uint8Array(30 + fname.length);
-    const l = new DataView(local.buffer);
-    l.setUint32(0, 0x04034b50, true);
-    l.setUint16(4, 20, true);
-    l.setUint32(14, crc, true);
-    l.setUint32(18, body.length, true);
-    l.setUint32(22, body.length, true);
-    l.setUint16(26, fname.length, true);
-    local.set(fname, 30);
-    const cd = new Uint8Array(46 + fname.length);
-    const c = new DataView(cd.buffer);
-    c.setUint32(0, 0x02014b50, true);
-    c.setUint16(4, 20, true);
-    c.setUint16(6, 20, true);
-    c.setUint32(16, crc, true);
-    c.setUint32(20, body.length, true);
-    c.setUint32(24, body.length, true);
-    c.setUint16(28, fname.length, true);
-    c.setUint32(42, offset, true);
-    cd.set(fname, 46);
-    parts.push(local, body);
-    central.push(cd);
-    offset += local.length + body.length;
-  }
-  const cdSize = central.reduce((s, x) => s + x.length, 0);
-  const end = new Uint8Array(22);
-  const e = new DataView(end.buffer);
-  e.setUint32(0, 0x06054b50, true);
-  e.setUint16(8, weights.size, true);
-  e.setUint16(10, weights.size, true);
-  e.setUint32(12, cdSize, true);
-  e.setUint32(16, offset, true);
-  await writeFile(path, Buffer.concat([...parts, ...central, end]));
-}
+/** Write `weights` as an uncompressed .npz (ZIP, stored members), what `np.savez` makes: the library's writer. */
+export { writeNpz } from "../../src/codecs/vqvae/npz.js";
 
 /** Base64 float32 little-endian → Float32Array. */
 export function f32(b64: string): Float32Array {

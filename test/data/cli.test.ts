@@ -6,7 +6,7 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { makeTmpDir } from "../helpers/tmp.js";
 import { cliPath, hashTree, writeImage, writeLines } from "./util.js";
@@ -169,9 +169,23 @@ describe("paligemma-ts data (child process)", () => {
     assert.match(c.stdout, /train: 3 images/);
     assert.match(c.stdout, /prompt: detect circle ; square ; triangle ; five-point star ; playing card/);
     assert.equal((await inproc("validate", join(tmp.path, "seg-pg"), "--strict")).code, 0);
+    // --task segment: our committed VQ-VAE by default; the same lines synth segmentation wrote beside the COCO files
     const segTask = await inproc("convert", "coco", seg, "--out", join(tmp.path, "seg-seg"), "--task", "segment");
-    assert.equal(segTask.code, 1);
-    assert.match(segTask.stderr, /needs a segEncoder/);
+    assert.equal(segTask.code, 0, segTask.stderr);
+    assert.match(segTask.stdout, /prompt: segment circle ; square/);
+    for (const split of ["train", "valid", "test"]) {
+      assert.equal(await readFile(join(tmp.path, "seg-seg", split, "annotations.jsonl"), "utf8"), await readFile(join(seg, split, "annotations.jsonl"), "utf8"), split);
+    }
+    assert.equal((await inproc("validate", join(tmp.path, "seg-seg"), "--strict")).code, 0);
+    // --vae with a file that is not a VQ-VAE: exit 1, the file named, nothing written
+    await writeFile(join(tmp.path, "bad.npz"), "not an npz");
+    for (const args of [["convert", "coco", seg, "--out", join(tmp.path, "seg-bad"), "--task", "segment"], ["synth", "segmentation", "--out", join(tmp.path, "seg-bad")]]) {
+      const r = await inproc(...args, "--vae", join(tmp.path, "bad.npz"));
+      assert.equal(r.code, 1, args.join(" "));
+      assert.match(r.stderr, /bad\.npz: not a zip archive.*A <seg> VQ-VAE is an \.npz with vae-oid's tensor names/);
+      assert.equal(await stat(join(tmp.path, "seg-bad")).then(() => true, () => false), false, "nothing written");
+    }
+    assert.equal((await inproc("convert", "coco", seg, "--out", join(tmp.path, "seg-x"), "--vae", "v.npz")).code, 2, "--vae without --task segment");
     assert.equal(await hashTree(seg), hash);
 
     const yolo = join(tmp.path, "yolo");
