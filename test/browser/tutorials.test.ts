@@ -52,6 +52,9 @@ const displays = (nb: Notebook): NbOutput[] => outputs(nb).filter((o) => o.outpu
 const vendor = (o: NbOutput): string | undefined => Object.keys(o.data ?? {}).find((k) => k.startsWith("application/vnd.paligemma-ts."));
 const payloads = <T>(nb: Notebook, mime: string): T[] => displays(nb).filter((o) => o.data?.[mime]).map((o) => o.data![mime] as T);
 
+/** nbformat stores a multi-line string as a string or as a list of lines. */
+const isText = (v: unknown): boolean => typeof v === "string" || (Array.isArray(v) && v.length > 0 && v.every((l) => typeof l === "string"));
+
 /** The checks every tutorial passes: no error, no cell skipped after a failure, every display ours with fallbacks. */
 function ranCleanly(nb: Notebook): void {
   assert.deepEqual(notebookProblems(nb), []);
@@ -60,7 +63,7 @@ function ranCleanly(nb: Notebook): void {
   assert.ok((code.at(-1)!.outputs ?? []).length > 0, "the last code cell printed something (no silently skipped cells)");
   for (const o of displays(nb)) {
     assert.ok(vendor(o), `a display without our vendor MIME: ${Object.keys(o.data ?? {})}`);
-    assert.equal(typeof o.data!["text/plain"], "string", `${vendor(o)}: text/plain`);
+    assert.ok(isText(o.data!["text/plain"]), `${vendor(o)}: text/plain`);
     assert.ok(o.data!["text/html"] || o.data!["image/png"], `${vendor(o)}: an HTML or PNG fallback`);
   }
 }
