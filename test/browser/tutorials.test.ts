@@ -117,7 +117,7 @@ test("02-object-detection: COCO → <loc> → LoRA → mAP before and after → 
   const overlays = displays(nb).filter((o) => vendor(o) === MIME.annotations);
   assert.ok(overlays.length >= 1 + 3 + 1, `the example, one overlay per test image and the Detections view (${overlays.length})`);
   assert.ok(overlays.every((o) => o.data!["image/png"]), "box overlays carry a PNG fallback");
-  assert.match(text(nb), /<loc\d{4}>.*→ pixel box/, "the <loc> encoding is shown");
+  assert.match(text(nb), /suffix: (<loc\d{4}>){4}.*\nfirst object: .* <loc> \d+ \d+ \d+ \d+ → pixel box/, "the <loc> encoding is shown");
 });
 
 test("04-your-checkpoint without a checkpoint: the memory plan runs from the published config, the weight cells say they skipped", async () => {
