@@ -16,18 +16,22 @@ import { convertCocoDataset, convertCocoFile, type CocoConvertOptions } from "..
 import { convertYoloDataset } from "../data/converters/yolo.js";
 import { ConversionError, type ConversionResult } from "../data/converters/output.js";
 import { synthDetection, synthSegmentation } from "../data/synth/shapes.js";
+import { segEncoder } from "../codecs/seg.js";
+import { loadSegVae } from "../codecs/vqvae/default.js";
 import { synthManifests } from "../data/synth/manifests.js";
 
 export const DATA_USAGE = `usage: paligemma-ts data synth|validate|describe|convert ...
-  paligemma-ts data synth manifests|detection|segmentation --out DIR [--seed N] [--train N] [--valid N] [--test N] [--variants N]
+  paligemma-ts data synth manifests|detection|segmentation --out DIR [--seed N] [--train N] [--valid N] [--test N] [--variants N] [--vae FILE]
   paligemma-ts data validate PATH [--strict] [--deep] [--image-dir DIR]
   paligemma-ts data describe PATH [--image-dir DIR]
-  paligemma-ts data convert coco ROOT --out DIR [--class-order declared|sorted] [--empty keep|skip]
+  paligemma-ts data convert coco ROOT --out DIR [--task detect|segment] [--vae FILE] [--class-order declared|sorted] [--empty keep|skip]
   paligemma-ts data convert coco --annotations FILE [--images DIR] --out DIR [same options]
   paligemma-ts data convert yolo ROOT --out DIR [--classes "a,b" | --classes-file FILE] [--class-order ...] [--empty ...]
 
   synth        writes a deterministic synthetic dataset: manifests (JSON extraction, 30/10/10 documents, train x5
-               photos), detection (shapes with <loc> suffixes + COCO boxes), segmentation (shapes, COCO polygons)
+               photos), detection (shapes with <loc> suffixes + COCO boxes), segmentation (shapes: COCO polygons,
+               and JSONL "segment a ; b" → <loc>×4<seg>×16 suffixes made with the <seg> VQ-VAE: ours,
+               models/vqvae-synth-64, unless --vae FILE names another, e.g. big_vision's vae-oid.npz)
   validate     checks every line of PATH (a dataset root with train/ valid/ test/, a split folder, or a .jsonl
                file): UTF-8, sizes (4 MiB a line, 262144 characters a text), JSON, fields, image paths (real
                paths, symlinks followed, inside the root), duplicates, image headers (--deep: every pixel).
@@ -36,8 +40,9 @@ export const DATA_USAGE = `usage: paligemma-ts data synth|validate|describe|conv
   describe     counts, prefix/suffix length histograms (characters) and image sizes per split
   convert coco a Roboflow COCO export (ROOT/{train,valid,test}/_annotations.coco.json) or one COCO file into the
                PaliGemma JSONL layout: prefix "detect a ; b" (all classes, declared order), suffix <loc> boxes;
-               images without objects keep an empty suffix unless --empty skip. (Segmentation with <seg> tokens
-               needs the VQ-VAE codec, not yet available here.)
+               images without objects keep an empty suffix unless --empty skip. --task segment: prefix
+               "segment a ; b", suffix <loc>×4<seg>×16 per object, masks encoded by the <seg> VQ-VAE (ours
+               unless --vae FILE)
   convert yolo a YOLO export (data.yaml + {train,valid,test}/images|labels, or images/ + labels/) into the same.
 
   example: paligemma-ts data synth manifests --out pallets --seed 7 && paligemma-ts data validate pallets`;
@@ -146,7 +151,8 @@ async function synthCmd(p: Parsed, out: Out): Promise<number> {
     if (!summary.fonts) out("warning: fontconfig finds no font: manifest text is drawn as empty boxes (apt-get install -y fonts-dejavu-core)");
   } else if (kind === "detection" || kind === "segmentation") {
     if (p.flags.has("--variants")) throw new UsageError("--variants is for synth manifests");
-    summary = await (kind === "detection" ? synthDetection : synthSegmentation)({ out: dest, seed, counts });
+    if (kind === "detection" && p.flags.has("--vae")) throw new UsageError("--vae is for synth segmentation");
+    summary = kind === "detection" ? await synthDetection({ out: dest, seed, counts }) : await synthSegmentation({ out: dest, seed, counts, vae: strFlag(p, "--vae") });
   } else {
     throw new UsageError(`synth: expected manifests, detection or segmentation; got ${JSON.stringify(kind ?? "")}`);
   }
@@ -172,15 +178,18 @@ async function convertCmd(p: Parsed, out: Out): Promise<number> {
   const emptyImages = strFlag(p, "--empty", ["keep", "skip"] as const);
   if (format === "coco") {
     const task = strFlag(p, "--task", ["detect", "segment"] as const);
-    const opts: CocoConvertOptions = { classOrder, emptyImages, task };
+    const vaePath = strFlag(p, "--vae");
+    if (vaePath && task !== "segment") throw new UsageError("--vae is for --task segment");
     const annotations = strFlag(p, "--annotations");
     if (annotations && root) throw new UsageError("convert coco: give either ROOT or --annotations FILE, not both");
-    if (annotations) {
-      report({ all: await convertCocoFile(annotations, dest, { ...opts, imageDir: strFlag(p, "--images") }) }, dest, out);
-    } else if (root) {
-      report(await convertCocoDataset(root, dest, opts), dest, out);
-    } else {
-      throw new UsageError("convert coco needs ROOT or --annotations FILE");
+    if (!annotations && !root) throw new UsageError("convert coco needs ROOT or --annotations FILE");
+    const vae = task === "segment" ? await loadSegVae(vaePath) : null; // ours unless --vae FILE
+    try {
+      const opts: CocoConvertOptions = { classOrder, emptyImages, task, segEncoder: vae ? segEncoder(vae) : undefined };
+      if (annotations) report({ all: await convertCocoFile(annotations, dest, { ...opts, imageDir: strFlag(p, "--images") }) }, dest, out);
+      else report(await convertCocoDataset(root, dest, opts), dest, out);
+    } finally {
+      vae?.dispose();
     }
     return 0;
   }
@@ -213,9 +222,9 @@ export async function runData(args: readonly string[], output: DataIo = processI
     }
     if (sub === "validate") return await validateCmd(parseArgs(rest, ["--image-dir"], ["--strict", "--deep"]), false, out);
     if (sub === "describe") return await validateCmd(parseArgs(rest, ["--image-dir"], []), true, out);
-    if (sub === "synth") return await synthCmd(parseArgs(rest, ["--out", "--seed", "--train", "--valid", "--test", "--variants"], []), out);
+    if (sub === "synth") return await synthCmd(parseArgs(rest, ["--out", "--seed", "--train", "--valid", "--test", "--variants", "--vae"], []), out);
     if (sub === "convert") {
-      return await convertCmd(parseArgs(rest, ["--out", "--annotations", "--images", "--classes", "--classes-file", "--class-order", "--empty", "--task"], []), out);
+      return await convertCmd(parseArgs(rest, ["--out", "--annotations", "--images", "--classes", "--classes-file", "--class-order", "--empty", "--task", "--vae"], []), out);
     }
     throw new UsageError(`unknown data command ${JSON.stringify(sub)}`);
   } catch (e) {

@@ -4,23 +4,13 @@
  *
  *     const dir = resolveModelDir("nano"); // <package>/models/paligemma2-nano-pt-224
  */
-import { existsSync, readFileSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { existsSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { packageRoot } from "../util/package-root.js";
+
+export { packageRoot };
 
 export const NANO_MODEL = "paligemma2-nano-pt-224";
-
-/** The package root: the nearest ancestor of this file whose package.json names paligemma-ts. */
-export function packageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const pj = join(dir, "package.json");
-    if (existsSync(pj) && (JSON.parse(readFileSync(pj, "utf-8")) as { name?: string }).name === "paligemma-ts") return dir;
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error(`no paligemma-ts package.json above ${fileURLToPath(import.meta.url)}`);
-    dir = parent;
-  }
-}
 
 /** "nano" → the bundled checkpoint; anything else → that directory (absolute). Throws when it is not a checkpoint. */
 export function resolveModelDir(ref: string): string {

@@ -63,6 +63,65 @@ export function vqVaeParamShapes(): Map<string, number[]> {
 export const SEG_TOKENS_PER_MASK = 16;
 export const SEG_CODEBOOK_SIZE = 128;
 
+/** The weights in TF layouts (conv kernels HWIO, transposed-conv kernels [kh,kw,O,I]), by checkpoint name. */
+export type VqVaeWeights = ReadonlyMap<string, tf.Tensor>;
+
+/** PyTorch layout (OIHW / IOHW) → TF layout: big_vision `_get_params`, `np.transpose(k, (2, 3, 1, 0))`. */
+export const TORCH_TO_TF = [2, 3, 1, 0];
+/** TF layout → PyTorch layout (the inverse permutation of {@link TORCH_TO_TF}), for saving. */
+export const TF_TO_TORCH = [3, 2, 0, 1];
+
+function conv(w: VqVaeWeights, x: tf.Tensor4D, name: string, stride: 1 | 2 = 1): tf.Tensor4D {
+  return tf.add(tf.conv2d(x, w.get(`${name}.weight`) as tf.Tensor4D, stride, "same"), w.get(`${name}.bias`)!);
+}
+
+/** x + conv1×1(ReLU(conv3×3(ReLU(conv3×3(x))))). */
+function resblock(w: VqVaeWeights, x: tf.Tensor4D, name: string): tf.Tensor4D {
+  let h = tf.relu(conv(w, x, `${name}.net.0`));
+  h = tf.relu(conv(w, h, `${name}.net.2`));
+  return tf.add(x, conv(w, h, `${name}.net.4`));
+}
+
+/**
+ * The encoder (differentiable; used by inference and by codecs/vqvae/train.ts): masks float32[B,64,64,1] in
+ * [0,1] → features float32[B,4,4,512] before quantisation. Not tidied: call it inside `tf.tidy` or a gradient.
+ */
+export function vqVaeEncoder(w: VqVaeWeights, masks: tf.Tensor4D): tf.Tensor4D {
+  let x = tf.mul(tf.sub(masks, 0.5), 2) as tf.Tensor4D; // big_vision `_norm`
+  for (let n = 0; n < 4; n++) x = tf.relu(conv(w, x, `encoder.${2 * n}`, 2)); // 64 → 32 → 16 → 8 → 4
+  x = resblock(w, x, "encoder.8");
+  x = resblock(w, x, "encoder.9");
+  return conv(w, x, "encoder.10"); // [B,4,4,512]
+}
+
+/**
+ * The decoder (differentiable): quantised features float32[B,4,4,512] → float32[B,64,64,1] (> 0 inside).
+ * Not tidied: call it inside `tf.tidy` or a gradient.
+ */
+export function vqVaeDecoder(w: VqVaeWeights, zq: tf.Tensor4D): tf.Tensor4D {
+  const B = zq.shape[0];
+  let x = tf.relu(conv(w, zq, "decoder.0")); // [B,4,4,128]
+  x = resblock(w, x, "decoder.2");
+  x = resblock(w, x, "decoder.3");
+  let size = 4;
+  for (const n of [4, 6, 8, 10]) {
+    // Flax ConvTranspose(4×4, stride 2, padding 2, transpose_kernel) = TF conv2d_transpose "same" (4 → 8 …)
+    const k = w.get(`decoder.${n}.weight`) as tf.Tensor4D; // [kh, kw, out, in]
+    size *= 2;
+    x = tf.relu(tf.add(tf.conv2dTranspose(x, k, [B, size, size, k.shape[2]], 2, "same"), w.get(`decoder.${n}.bias`)!)) as tf.Tensor4D;
+  }
+  return conv(w, x, "decoder.12"); // [B,64,64,1]
+}
+
+/**
+ * Nearest codebook row of each feature vector: z float32[N,512], codebook float32[128,512] → int32[N], by
+ * ‖z‖² + ‖e‖² − 2 z·eᵀ (big_vision `_get_codebook_indices`). Not tidied.
+ */
+export function nearestCode(z: tf.Tensor2D, codebook: tf.Tensor): tf.Tensor1D {
+  const d = tf.sub(tf.add(tf.sum(tf.square(z), 1, true), tf.sum(tf.square(codebook), 1)), tf.mul(2, tf.matMul(z, codebook, false, true)));
+  return tf.argMin(d, 1);
+}
+
 export class VqVae {
   private constructor(
     private readonly w: Map<string, tf.Tensor>,
@@ -70,9 +129,11 @@ export class VqVae {
     readonly unused: string[],
   ) {}
 
-  /** Load `vae-oid.npz` (or any .npz with the same names and shapes). */
+  /** Load `vae-oid.npz` (or any .npz with the same names and shapes, float32 or float16). */
   static async load(path: string): Promise<VqVae> {
-    return VqVae.fromArrays(await readNpz(path), path);
+    const arrays = await readNpz(path);
+    await tf.ready(); // a caller that never chose a backend gets the default one initialised, not an error
+    return VqVae.fromArrays(arrays, path);
   }
 
   /** Build from parsed arrays (name → array); throws `VqVaeError` listing every missing or misshapen tensor. */
@@ -91,45 +152,21 @@ export class VqVae {
       for (const [name, shape] of specs) {
         const a = arrays.get(name)!;
         const t = tf.tensor(Float32Array.from(a.data as Float32Array), shape, "float32");
-        // kernels OIHW / IOHW → HWIO / [kh,kw,O,I] (big_vision `_get_params`: np.transpose(k, (2, 3, 1, 0)))
-        w.set(name, tf.keep(shape.length === 4 ? tf.transpose(t, [2, 3, 1, 0]) : t));
+        w.set(name, tf.keep(shape.length === 4 ? tf.transpose(t, TORCH_TO_TF) : t));
       }
     });
     return new VqVae(w, [...arrays.keys()].filter((k) => !specs.has(k)).sort());
   }
 
-  private conv(x: tf.Tensor4D, name: string, stride: 1 | 2 = 1): tf.Tensor4D {
-    const k = this.w.get(`${name}.weight`) as tf.Tensor4D;
-    return tf.add(tf.conv2d(x, k, stride, "same"), this.w.get(`${name}.bias`)!);
-  }
-
-  private resblock(x: tf.Tensor4D, name: string): tf.Tensor4D {
-    let h = tf.relu(this.conv(x, `${name}.net.0`));
-    h = tf.relu(this.conv(h, `${name}.net.2`));
-    return tf.add(x, this.conv(h, `${name}.net.4`));
-  }
-
   /** Encoder features before quantisation: masks float32[B,64,64,1] in [0,1] → float32[B,4,4,512]. */
   encodeFeatures(masks: tf.Tensor): tf.Tensor4D {
     checkMasks(masks);
-    return tf.tidy(() => {
-      let x = tf.mul(tf.sub(masks, 0.5), 2) as tf.Tensor4D; // big_vision `_norm`
-      for (let n = 0; n < 4; n++) x = tf.relu(this.conv(x, `encoder.${2 * n}`, 2)); // 64 → 32 → 16 → 8 → 4
-      x = this.resblock(x, "encoder.8");
-      x = this.resblock(x, "encoder.9");
-      return this.conv(x, "encoder.10"); // [B,4,4,512]
-    });
+    return tf.tidy(() => vqVaeEncoder(this.w, masks as tf.Tensor4D));
   }
 
   /** Masks float32[B,64,64,1] in [0,1] → B rows of 16 codes (row-major over the 4×4 grid). */
   encode(masks: tf.Tensor): number[][] {
-    const idx = tf.tidy(() => {
-      const z = tf.reshape(this.encodeFeatures(masks), [-1, 512]);
-      const e = this.w.get("_vq_vae._embedding")!;
-      // ‖z‖² + ‖e‖² − 2 z·eᵀ, argmin over the codebook (big_vision `_get_codebook_indices`)
-      const d = tf.sub(tf.add(tf.sum(tf.square(z), 1, true), tf.sum(tf.square(e), 1)), tf.mul(2, tf.matMul(z, e, false, true)));
-      return tf.argMin(d, 1);
-    });
+    const idx = tf.tidy(() => nearestCode(tf.reshape(this.encodeFeatures(masks), [-1, 512]), this.w.get("_vq_vae._embedding")!));
     const flat = Array.from(idx.dataSync());
     idx.dispose();
     const rows: number[][] = [];
@@ -147,18 +184,7 @@ export class VqVae {
     const B = codes.length;
     return tf.tidy(() => {
       const ids = tf.tensor1d(codes.flat(), "int32");
-      let x = tf.reshape(tf.gather(this.w.get("_vq_vae._embedding")!, ids), [B, 4, 4, 512]) as tf.Tensor4D;
-      x = tf.relu(this.conv(x, "decoder.0"));
-      x = this.resblock(x, "decoder.2");
-      x = this.resblock(x, "decoder.3");
-      let size = 4;
-      for (const n of [4, 6, 8, 10]) {
-        // Flax ConvTranspose(4×4, stride 2, padding 2, transpose_kernel) = TF conv2d_transpose "same" (4 → 8 …)
-        const k = this.w.get(`decoder.${n}.weight`) as tf.Tensor4D; // [kh, kw, out, in]
-        size *= 2;
-        x = tf.relu(tf.add(tf.conv2dTranspose(x, k, [B, size, size, k.shape[2]], 2, "same"), this.w.get(`decoder.${n}.bias`)!)) as tf.Tensor4D;
-      }
-      return this.conv(x, "decoder.12"); // [B,64,64,1]
+      return vqVaeDecoder(this.w, tf.reshape(tf.gather(this.w.get("_vq_vae._embedding")!, ids), [B, 4, 4, 512]) as tf.Tensor4D);
     });
   }
 

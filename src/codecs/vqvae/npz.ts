@@ -2,14 +2,17 @@
  * A small reader for NumPy `.npz` archives (what `np.savez` / `np.savez_compressed` write and big_vision's
  * `vae-oid.npz` is): a ZIP file (central directory, stored or deflated members, ZIP64 extras as numpy's
  * `force_zip64=True` writes them) of `.npy` files (format 1.0/2.0/3.0 header: `descr`, `fortran_order`, `shape`).
- * No dependencies beyond node:zlib. Errors name the file, the member and what is wrong.
+ * No dependencies beyond node:zlib. Errors name the file, the member and what is wrong. float16 (`<f2`) arrays
+ * are widened to Float32Array on read (descr stays `<f2`). `writeNpz` writes what `np.savez` writes (stored
+ * members), float32 or float16.
  *
  * @example
  *   const arrays = await readNpz("vae-oid.npz");
  *   arrays.get("_vq_vae._embedding")!.shape; // [128, 512]
+ *   await writeNpz("small.npz", arrays, { dtype: "float16" });
  */
-import { readFile } from "node:fs/promises";
-import { inflateRawSync } from "node:zlib";
+import { readFile, writeFile } from "node:fs/promises";
+import { crc32, inflateRawSync } from "node:zlib";
 
 export type NpyData = Float32Array | Float64Array | Int32Array | Uint8Array | Int16Array | Uint16Array | Uint32Array | BigInt64Array;
 
@@ -29,6 +32,7 @@ export class NpzError extends Error {
 }
 
 const DTYPES: Record<string, { bytes: number; make: (buf: ArrayBuffer, n: number) => NpyData; read: (dv: DataView, o: number, le: boolean) => number | bigint }> = {
+  f2: { bytes: 2, make: (b, n) => halfToFloat(new Uint16Array(b, 0, n)), read: (d, o, le) => d.getUint16(o, le) },
   f4: { bytes: 4, make: (b, n) => new Float32Array(b, 0, n), read: (d, o, le) => d.getFloat32(o, le) },
   f8: { bytes: 8, make: (b, n) => new Float64Array(b, 0, n), read: (d, o, le) => d.getFloat64(o, le) },
   i4: { bytes: 4, make: (b, n) => new Int32Array(b, 0, n), read: (d, o, le) => d.getInt32(o, le) },
@@ -59,7 +63,7 @@ export function parseNpy(bytes: Uint8Array, where = "<npy>"): NpyArray {
   const order = descr[0];
   const kind = descr.slice(1);
   const dt = DTYPES[kind];
-  if (!dt || !"<>|=".includes(order)) throw new NpzError(where, `dtype ${descr} is not supported (supported: f4 f8 i2 u2 i4 u4 i8 u1 b1)`);
+  if (!dt || !"<>|=".includes(order)) throw new NpzError(where, `dtype ${descr} is not supported (supported: f2 f4 f8 i2 u2 i4 u4 i8 u1 b1)`);
   const n = shape.reduce((a, b) => a * b, 1);
   const body = start + headerLen;
   if (body + n * dt.bytes > bytes.length) throw new NpzError(where, `data of ${n} × ${dt.bytes} bytes runs past the end`);
@@ -76,7 +80,7 @@ export function parseNpy(bytes: Uint8Array, where = "<npy>"): NpyArray {
       else if (kind === "i4") w.setInt32(i * 4, v, true);
       else if (kind === "u4") w.setUint32(i * 4, v, true);
       else if (kind === "i2") w.setInt16(i * 2, v, true);
-      else if (kind === "u2") w.setUint16(i * 2, v, true);
+      else if (kind === "u2" || kind === "f2") w.setUint16(i * 2, v, true);
       else w.setUint8(i, v);
     }
   }
@@ -178,4 +182,122 @@ export async function readNpz(path: string): Promise<Map<string, NpyArray>> {
     throw new NpzError(path, `cannot read: ${(e as Error).message}`);
   }
   return parseNpz(bytes, path);
+}
+
+/** IEEE 754 binary16 bits → float32 values. */
+export function halfToFloat(h: Uint16Array): Float32Array {
+  const out = new Float32Array(h.length);
+  for (let i = 0; i < h.length; i++) {
+    const x = h[i];
+    const sign = x & 0x8000 ? -1 : 1;
+    const e = (x >> 10) & 0x1f;
+    const m = x & 0x3ff;
+    out[i] = e === 0 ? sign * m * 2 ** -24 : e === 31 ? (m ? NaN : sign * Infinity) : sign * (1 + m / 1024) * 2 ** (e - 15);
+  }
+  return out;
+}
+
+/** float32 values → IEEE 754 binary16 bits, rounded to nearest even (numpy's `astype(np.float16)`). */
+export function floatToHalf(f: Float32Array): Uint16Array {
+  const out = new Uint16Array(f.length);
+  const u = new Uint32Array(f.buffer, f.byteOffset, f.length);
+  for (let i = 0; i < f.length; i++) {
+    const x = u[i];
+    const sign = (x >>> 16) & 0x8000;
+    const e = (x >>> 23) & 0xff;
+    let m = x & 0x7fffff;
+    if (e === 0xff) {
+      out[i] = sign | 0x7c00 | (m ? 0x200 : 0);
+      continue;
+    }
+    const he = e - 127 + 15;
+    if (he >= 31) {
+      out[i] = sign | 0x7c00; // overflow → ±inf
+      continue;
+    }
+    if (he <= 0) {
+      if (he < -10) {
+        out[i] = sign; // underflow → ±0
+        continue;
+      }
+      m |= 0x800000; // subnormal half: shift the implicit 1 in
+      const shift = 14 - he;
+      const half = 1 << (shift - 1);
+      let r = m >>> shift;
+      const rest = m & ((1 << shift) - 1);
+      if (rest > half || (rest === half && r & 1)) r++;
+      out[i] = sign | r;
+      continue;
+    }
+    let r = (he << 10) | (m >>> 13);
+    const rest = m & 0x1fff;
+    if (rest > 0x1000 || (rest === 0x1000 && r & 1)) r++; // may carry into the exponent: still correct
+    out[i] = sign | r;
+  }
+  return out;
+}
+
+function npyBytes(shape: readonly number[], data: Float32Array, dtype: "float32" | "float16"): Uint8Array {
+  const descr = dtype === "float16" ? "<f2" : "<f4";
+  let header = `{'descr': '${descr}', 'fortran_order': False, 'shape': (${shape.join(", ")}${shape.length === 1 ? "," : ""}), }`;
+  const pad = 64 - ((10 + header.length + 1) % 64);
+  header += " ".repeat(pad === 64 ? 0 : pad) + "\n"; // numpy aligns the data to 64 bytes
+  const body = dtype === "float16" ? new Uint8Array(floatToHalf(data).buffer) : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  const out = new Uint8Array(10 + header.length + body.byteLength);
+  out.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0]);
+  new DataView(out.buffer).setUint16(8, header.length, true);
+  out.set(new TextEncoder().encode(header), 10);
+  out.set(body, 10 + header.length);
+  return out;
+}
+
+/** `np.savez` of name → float array: a ZIP of stored `.npy` members (what `parseNpz` reads back). */
+export function encodeNpz(arrays: ReadonlyMap<string, { shape: readonly number[]; data: Float32Array }>, options: { dtype?: "float32" | "float16" } = {}): Uint8Array {
+  const dtype = options.dtype ?? "float32";
+  const parts: Uint8Array[] = [];
+  const central: Uint8Array[] = [];
+  let offset = 0;
+  for (const [name, { shape, data }] of arrays) {
+    if (data.length !== shape.reduce((a, b) => a * b, 1)) throw new RangeError(`encodeNpz: ${name} has ${data.length} values for shape [${shape}]`);
+    const body = npyBytes(shape, data, dtype);
+    const fname = new TextEncoder().encode(`${name}.npy`);
+    const crc = crc32(body);
+    const local = new Uint8Array(30 + fname.length);
+    const l = new DataView(local.buffer);
+    l.setUint32(0, 0x04034b50, true);
+    l.setUint16(4, 20, true);
+    l.setUint32(14, crc, true);
+    l.setUint32(18, body.length, true);
+    l.setUint32(22, body.length, true);
+    l.setUint16(26, fname.length, true);
+    local.set(fname, 30);
+    const cd = new Uint8Array(46 + fname.length);
+    const c = new DataView(cd.buffer);
+    c.setUint32(0, 0x02014b50, true);
+    c.setUint16(4, 20, true);
+    c.setUint16(6, 20, true);
+    c.setUint32(16, crc, true);
+    c.setUint32(20, body.length, true);
+    c.setUint32(24, body.length, true);
+    c.setUint16(28, fname.length, true);
+    c.setUint32(42, offset, true);
+    cd.set(fname, 46);
+    parts.push(local, body);
+    central.push(cd);
+    offset += local.length + body.length;
+  }
+  const cdSize = central.reduce((s, x) => s + x.length, 0);
+  const end = new Uint8Array(22);
+  const e = new DataView(end.buffer);
+  e.setUint32(0, 0x06054b50, true);
+  e.setUint16(8, arrays.size, true);
+  e.setUint16(10, arrays.size, true);
+  e.setUint32(12, cdSize, true);
+  e.setUint32(16, offset, true);
+  return Buffer.concat([...parts, ...central, end]);
+}
+
+/** Write an `.npz` file (see {@link encodeNpz}). */
+export async function writeNpz(path: string, arrays: ReadonlyMap<string, { shape: readonly number[]; data: Float32Array }>, options: { dtype?: "float32" | "float16" } = {}): Promise<void> {
+  await writeFile(path, encodeNpz(arrays, options));
 }

@@ -5,7 +5,10 @@
  *   on it: it gives the identical JSONL);
  * - `synthSegmentation`: Roboflow COCO layout (`{train,valid,test}/_annotations.coco.json` + PNGs) with
  *   **polygon** masks (`iscrowd: 0`, what Roboflow exports and both pycocotools and supervision read), areas
- *   computed exactly as pycocotools does.
+ *   computed exactly as pycocotools does; plus `{split}/annotations.jsonl` with `segment a ; b` prefixes and
+ *   `<loc>×4<seg>×16 name` suffixes, made from those COCO files by the COCO converter (the identical JSONL that
+ *   `data convert coco --task segment` gives) with the `<seg>` VQ-VAE: ours by default
+ *   (codecs/vqvae/default.ts), any vae-oid-format file by path, or none (`vae: null`: COCO only).
  *
  * Every shape is one polygon used three times: to draw it, as its COCO segmentation, and (its extent) as its box.
  * Shapes never overlap, so the drawn pixels and the masks agree. Class names include a space and a hyphen on
@@ -18,8 +21,11 @@ import { ensureDir, writeFileAtomic } from "../../util/atomic-write.js";
 import { join } from "node:path";
 import sharp from "sharp";
 import { detectionPrefix, encodeBoxLocs, formatLocObjects } from "../../codecs/loc.js";
+import { segEncoder } from "../../codecs/seg.js";
+import { loadSegVae } from "../../codecs/vqvae/default.js";
+import type { VqVae } from "../../codecs/vqvae/model.js";
 import { polygonsToMask, maskArea } from "../converters/coco-mask.js";
-import type { CocoAnnotation, CocoDataset } from "../converters/coco.js";
+import { cocoToPaliGemma, type CocoAnnotation, type CocoDataset } from "../converters/coco.js";
 import { writeJsonl, type JsonlExample } from "../jsonl.js";
 import { Random, checkSynthOptions, hsl, itemSeed, mapLimit, type SplitCounts } from "./common.js";
 
@@ -215,17 +221,39 @@ export async function synthDetection(options: ShapesOptions): Promise<SynthSumma
   return summary;
 }
 
-/** Writes the shapes segmentation set (COCO polygons, Roboflow COCO layout) under `out`. */
-export async function synthSegmentation(options: ShapesOptions): Promise<SynthSummary> {
+export interface SegmentationSynthOptions extends ShapesOptions {
+  /**
+   * The `<seg>` VQ-VAE for `annotations.jsonl`: a loaded one, a path to a vae-oid-format .npz, undefined for
+   * ours (models/vqvae-synth-64), or null to write the COCO files only.
+   */
+  vae?: VqVae | string | null;
+}
+
+/**
+ * Writes the shapes segmentation set under `out`: COCO polygons (Roboflow COCO layout) and, unless `vae` is
+ * null, `<seg>` JSONL beside them (see the module doc). A VQ-VAE that cannot be loaded throws before anything
+ * is written.
+ */
+export async function synthSegmentation(options: SegmentationSynthOptions): Promise<SynthSummary> {
   const { opts, counts } = resolveOptions(options, { train: 40, valid: 10, test: 10 });
   const summary: SynthSummary = { out: opts.out, images: {}, objects: 0, classes: [...SHAPE_CLASSES] };
-  for (const split of ["train", "valid", "test"] as const) {
-    if (counts[split] === 0) continue;
-    const rendered = await renderSplit(opts, split, counts[split], "png", 0);
-    const coco = toCoco(rendered, opts.width, opts.height);
-    await writeFileAtomic(join(opts.out, split, "_annotations.coco.json"), JSON.stringify({ info: { description: `paligemma-ts synthetic shapes (seed ${opts.seed})` }, licenses: [], ...coco }));
-    summary.images[split] = rendered.length;
-    summary.objects += coco.annotations.length;
+  const given = options.vae;
+  const vae = given === null ? null : typeof given === "object" ? given : await loadSegVae(given);
+  try {
+    for (const split of ["train", "valid", "test"] as const) {
+      if (counts[split] === 0) continue;
+      const rendered = await renderSplit(opts, split, counts[split], "png", 0);
+      const coco = toCoco(rendered, opts.width, opts.height);
+      await writeFileAtomic(join(opts.out, split, "_annotations.coco.json"), JSON.stringify({ info: { description: `paligemma-ts synthetic shapes (seed ${opts.seed})` }, licenses: [], ...coco }));
+      if (vae) {
+        const { lines } = await cocoToPaliGemma(coco, { task: "segment", segEncoder: segEncoder(vae), classes: SHAPE_CLASSES });
+        await writeJsonl(join(opts.out, split, "annotations.jsonl"), lines);
+      }
+      summary.images[split] = rendered.length;
+      summary.objects += coco.annotations.length;
+    }
+  } finally {
+    if (vae && vae !== given) vae.dispose();
   }
   return summary;
 }
