@@ -56,6 +56,7 @@ export { jsonFieldScores, type JsonFieldOptions, type JsonFieldScores } from "./
 export { donutTedAccuracy, donutF1 } from "./eval/json/donut.js";
 export { VqVae, VqVaeError } from "./codecs/vqvae/model.js";
 export { readNpz, parseNpz, NpzError } from "./codecs/vqvae/npz.js";
+export { loadSegVae, defaultSegVaePath, DEFAULT_SEG_VAE } from "./codecs/vqvae/default.js";
 export { segEncoder, decodeSegMask, decodeSegMasks, cropMask64, resizeBilinear } from "./codecs/seg.js";
 export { segmentationFromPaligemma, segmentationParser } from "./codecs/segmentation.js";
 export { repetitionPenalty } from "./generate/penalties.js";

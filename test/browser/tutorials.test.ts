@@ -35,7 +35,7 @@ async function execute(file: string): Promise<Notebook> {
     const t0 = performance.now();
     const nb = await executeNotebook(env, join(nbDir, file), out, BUDGET_S, {
       totalS: KILL_AFTER_S,
-      env: { PALIGEMMA_CHECKPOINT: join(tmp.path, "no-checkpoint-here"), PALIGEMMA_COCO_DIR: undefined },
+      env: { PALIGEMMA_CHECKPOINT: join(tmp.path, "no-checkpoint-here"), PALIGEMMA_COCO_DIR: undefined, PALIGEMMA_VQVAE: undefined },
     });
     times[file] = Math.round((performance.now() - t0) / 1000);
     await copyFile(out, join(ARTIFACTS, file.replace(/\.ipynb$/, ".executed.ipynb")));
@@ -118,6 +118,20 @@ test("02-object-detection: COCO → <loc> → LoRA → mAP before and after → 
   assert.ok(overlays.length >= 1 + 3 + 1, `the example, one overlay per test image and the Detections view (${overlays.length})`);
   assert.ok(overlays.every((o) => o.data!["image/png"]), "box overlays carry a PNG fallback");
   assert.match(text(nb), /suffix: (<loc\d{4}>){4}.*\nfirst object: .* <loc> \d+ \d+ \d+ \d+ → pixel box/, "the <loc> encoding is shown");
+});
+
+test("03-segmentation: masks → <seg> → LoRA → mask mIoU before and after → masks inline", async () => {
+  const nb = await execute("03-segmentation.ipynb");
+  ranCleanly(nb);
+  const [b, a] = [evaluation(nb, "before"), evaluation(nb, "after")];
+  for (const m of [b, a]) assert.ok(m.miou >= 0 && m.miou <= 1, `mIoU ${m.miou} in [0, 1]`);
+  trainedToTheEnd(nb, 6);
+  const [lossBefore, lossAfter] = evalLosses(nb);
+  assert.ok(lossAfter < lossBefore, `validation loss ${lossBefore} → ${lossAfter}`);
+  assert.match(text(nb), /suffix: (<loc\d{4}>){4}(<seg\d{3}>){16} /, "the data carries <seg> tokens");
+  const overlays = displays(nb).filter((o) => vendor(o) === MIME.annotations);
+  assert.ok(overlays.length >= 1 + 2, `the decoded example and one overlay per test image (${overlays.length})`);
+  assert.ok(overlays.every((o) => o.data!["image/png"]), "mask overlays carry a PNG fallback");
 });
 
 test("04-your-checkpoint without a checkpoint: the memory plan runs from the published config, the weight cells say they skipped", async () => {

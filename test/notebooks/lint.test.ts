@@ -8,7 +8,7 @@ import { cellText, committedNotebooks, previousCellShorthands } from "./cells.js
 
 test("committed notebooks have no outputs and no execution counts", () => {
   const notebooks = committedNotebooks();
-  for (const want of ["00-quickstart.ipynb", "01-json-extraction.ipynb", "02-object-detection.ipynb", "04-your-checkpoint.ipynb"]) assert.ok(notebooks.some((n) => n.file === want), `${want} in notebooks/`);
+  for (const want of ["00-quickstart.ipynb", "01-json-extraction.ipynb", "02-object-detection.ipynb", "03-segmentation.ipynb", "04-your-checkpoint.ipynb"]) assert.ok(notebooks.some((n) => n.file === want), `${want} in notebooks/`);
   const dirty = notebooks.flatMap(({ file, cells }) =>
     cells.flatMap((c, i) => (c.cell_type === "code" && ((c.outputs ?? []).length > 0 || (c.execution_count ?? null) !== null) ? [`${file} cell ${i}`] : [])));
   assert.deepEqual(dirty, [], "strip them: jupyter nbconvert --clear-output --inplace notebooks/*.ipynb");
