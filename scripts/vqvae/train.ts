@@ -6,8 +6,8 @@
  *     [--batch 32] [--lr 1e-3] [--warmup 100] [--seed 0] [--from FILE.npz] [--save-every 100]
  *     [--eval 512] [--dtype float16|float32]
  *
- * Writes `OUT/vae.npz` (float16 by default: the weights are small numbers for which half precision changes the
- * round-trip IoU by < 0.001, and it halves the file to ~4 MB), `OUT/train-log.jsonl` (one line per step) and, at
+ * Writes `OUT/vae.npz` (float16 by default: 2.05 M weights in 4.1 MB instead of 8.2 MB, each rounded with relative
+ * error ≤ 2⁻¹¹; the held-out IoU in metrics.json is measured on the float16 file itself), `OUT/train-log.jsonl` (one line per step) and, at
  * the end, `OUT/metrics.json` (held-out round-trip IoU, codebook usage, steps, time, backend). Batches are a
  * function of (seed, step), so `--from OUT/vae.npz --start-step N` continues the same data stream (with fresh
  * AdamW moments). Held-out masks use a seed namespace training never draws from. Uses the best backend present
