@@ -57,7 +57,7 @@ export { jsonFieldScores, type JsonFieldOptions, type JsonFieldScores } from "./
 export { donutTedAccuracy, donutF1 } from "./eval/json/donut.js";
 export { VqVae, VqVaeError } from "./codecs/vqvae/model.js";
 export { readNpz, parseNpz, writeNpz, encodeNpz, NpzError } from "./codecs/vqvae/npz.js";
-export { loadSegVae, defaultSegVaePath } from "./codecs/vqvae/default.js";
+export { loadSegVae, defaultSegVaePath, DEFAULT_SEG_VAE } from "./codecs/vqvae/default.js";
 export { VqVaeTrainer, trainVqVae, type VqVaeTrainConfig, type VqVaeStepStats, type TrainVqVaeOptions } from "./codecs/vqvae/train.js";
 export { roundTripIou, type RoundTripReport } from "./codecs/vqvae/evaluate.js";
 export { segEncoder, decodeSegMask, decodeSegMasks, cropMask64, resizeBilinear } from "./codecs/seg.js";
