@@ -6,7 +6,7 @@
  *
  * This entry has no top-level await, so tslab's CommonJS cells can `require()` it (Node ≥ 20.19).
  */
-export { show, toBundle, type ShowOptions } from "./show.js";
+export { show, showArguments, toBundle, type ShowOptions } from "./show.js";
 export { liveTraining, LiveTraining, type LiveTrainingOptions } from "./live.js";
 export { liveProgress, type LiveProgress, type LiveProgressOptions } from "./progress.js";
 export { plot, plotBundle, type PlotSeries } from "./plot.js";

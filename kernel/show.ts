@@ -16,10 +16,15 @@
  * | a payload built by `paligemma-ts/display` (`version: 1`, its `view` tag) | that view |
  * | anything else | `text/plain` (util.inspect) |
  *
+ * Positional forms (no object literal, so no tslab shorthand pitfall; see `showArguments`):
+ * `show(sample, predictionText)` and `show(image, detections)`.
+ *
  * @example
  * import { show } from "paligemma-ts/kernel";
  * await show({ image: "cat.jpg", prefix: "detect cat", suffix: "<loc0100><loc0200><loc0800><loc0900> cat" });
  * await show(detections, { image: "cat.jpg", maskOpacity: 0.3 });
+ * await show("cat.jpg", detections);                 // the same, positionally
+ * await show(sample, generatedText);                 // = show(sample, { prediction: generatedText })
  * await show({ expected: truthJson, actual: generatedText });
  */
 import { inspect } from "node:util";
@@ -162,7 +167,40 @@ export async function toBundle(x: unknown, options: ShowOptions = {}): Promise<M
   return { data: { "text/plain": typeof x === "string" ? x : inspect(x, { depth: 4, colors: false }) }, metadata: {} };
 }
 
-/** Displays `x` as one output (see the table above). Resolves when the output has been sent. */
-export async function show(x: unknown, options: ShowOptions = {}): Promise<void> {
-  sendBundle(await toBundle(x, options));
+/**
+ * The positional forms of `show`, as the `x` + options they stand for:
+ * - `show(sample, predictionText, options?)`  = `show(sample, { ...options, prediction: predictionText })`
+ * - `show(image, detections, options?)`       = `show(detections, { ...options, image: image })`
+ * - `show(x, options?)`                       as is
+ * A string second argument beside anything but a sample, or detections beside anything but an image, is an error
+ * that names the form to use (a silent fallback would show the wrong thing).
+ */
+export function showArguments(x: unknown, second?: ShowOptions | string | DetectionsInput, third?: ShowOptions): [unknown, ShowOptions] {
+  if (second === undefined || second === null) return [x, third ?? {}];
+  if (typeof second === "string") {
+    if (!isSample(x)) throw new DisplayError("show", "show(x, text): a prediction text goes beside a sample { image, prefix, suffix }; for other values pass options: show(x, { … })");
+    return [x, { ...(third ?? {}), prediction: second }];
+  }
+  if (isDetectionsInput(second)) {
+    if (!isImageInput(x)) throw new DisplayError("show", "show(x, detections): detections go beside the image they belong to (a path, encoded bytes or { data, width, height, channels })");
+    return [second, { ...(third ?? {}), image: x }];
+  }
+  if (third !== undefined) throw new DisplayError("show", "show(x, options, more): a third argument follows a prediction text or detections only");
+  return [x, second];
+}
+
+/**
+ * Displays `x` as one output (see the table above). Resolves when the output has been sent.
+ *
+ * In tslab, prefer the positional forms to object shorthands that name an earlier cell's variables:
+ * `show(sample, prediction)`, `show(image, detections)`. A shorthand such as `show({ image, prediction })` whose
+ * names come from a previous cell throws `ReferenceError` in tslab, and the kernel then skips the queued cells
+ * silently (kernel/README.md, "tslab pitfalls"); write `{ image: image }` when an object is needed.
+ */
+export async function show(x: unknown, options?: ShowOptions): Promise<void>;
+export async function show(sample: SampleInput, prediction: string, options?: ShowOptions): Promise<void>;
+export async function show(image: ImageInput, detections: DetectionsInput, options?: ShowOptions): Promise<void>;
+export async function show(x: unknown, second?: ShowOptions | string | DetectionsInput, third?: ShowOptions): Promise<void> {
+  const [value, options] = showArguments(x, second, third);
+  sendBundle(await toBundle(value, options));
 }

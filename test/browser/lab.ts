@@ -64,7 +64,11 @@ export interface Notebook {
   cells: { source: string | string[]; outputs?: NbOutput[] }[];
 }
 
-/** Problems in an executed notebook: error outputs and tslab's compile errors (printed as `line:col - message`). */
+/**
+ * Problems in an executed notebook: error outputs, tslab's compile errors (printed as `line:col - message`) and
+ * its runtime errors, which tslab prints as a stream (a stack through `evalmachine.<anonymous>`), not as an error
+ * output; after either, tslab skips the queued cells without a word (kernel/README.md, "tslab pitfalls").
+ */
 export function notebookProblems(nb: Notebook): string[] {
   const out: string[] = [];
   nb.cells.forEach((c, i) => {
@@ -72,14 +76,24 @@ export function notebookProblems(nb: Notebook): string[] {
       if (o.output_type === "error") out.push(`cell ${i}: ${o.ename}: ${o.evalue}`);
       const text = Array.isArray(o.text) ? o.text.join("") : (o.text ?? "");
       if (o.output_type === "stream" && /^\d+:\d+ - /m.test(text)) out.push(`cell ${i}: ${text.trim()}`);
+      if (o.output_type === "stream" && /^\s+at evalmachine\.<anonymous>/m.test(text)) out.push(`cell ${i}: ${text.trim().split("\n").find((l) => /Error\b/.test(l)) ?? text.trim()}`);
     }
   });
   return out;
 }
 
-/** `jupyter nbconvert --execute` with the tslab kernel (cwd = the notebook's folder); returns the executed notebook. */
-export async function executeNotebook(env: LabEnv, input: string, output: string, timeoutS = 240): Promise<Notebook> {
-  await run(env.jupyter, ["nbconvert", "--to", "notebook", "--execute", "--allow-errors", `--ExecutePreprocessor.timeout=${timeoutS}`, input, "--output", output], { timeout: (timeoutS + 60) * 1000, maxBuffer: 64 << 20 });
+/**
+ * `jupyter nbconvert --execute` with the tslab kernel (cwd = the notebook's folder); returns the executed notebook.
+ * `timeoutS` bounds each cell; `options.totalS` the whole run (default one cell's bound + 60 s); `options.env`
+ * sets (or, with `undefined`, removes) environment variables of the kernel.
+ */
+export async function executeNotebook(env: LabEnv, input: string, output: string, timeoutS = 240, options: { totalS?: number; env?: Record<string, string | undefined> } = {}): Promise<Notebook> {
+  const childEnv: NodeJS.ProcessEnv = { ...process.env };
+  for (const [k, v] of Object.entries(options.env ?? {})) {
+    if (v === undefined) delete childEnv[k];
+    else childEnv[k] = v;
+  }
+  await run(env.jupyter, ["nbconvert", "--to", "notebook", "--execute", "--allow-errors", `--ExecutePreprocessor.timeout=${timeoutS}`, input, "--output", output], { timeout: (options.totalS ?? timeoutS + 60) * 1000, maxBuffer: 64 << 20, env: childEnv });
   return JSON.parse(await readFile(output, "utf8")) as Notebook;
 }
 

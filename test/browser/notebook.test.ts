@@ -1,5 +1,5 @@
 /**
- * notebooks/01-quickstart.ipynb executed end to end on the real tslab kernel (nbconvert), then its nbconvert HTML
+ * notebooks/00-quickstart.ipynb executed end to end on the real tslab kernel (nbconvert), then its nbconvert HTML
  * opened in Debian's Chromium: the static fallbacks must show (PNG overlays with boxes at the right pixels, the
  * JSON-diff table marking the changed field, the SVG training curves) with no script in any output.
  */
@@ -26,11 +26,11 @@ before(async () => {
 });
 after(async () => tmp?.cleanup());
 
-test("01-quickstart runs end to end on tslab: forward = transformers' loss, generate = its ids, one bundle per display", async () => {
+test("00-quickstart runs end to end on tslab: forward = transformers' loss, generate = its ids, one bundle per display", async () => {
   // nbconvert runs the kernel in the notebook's folder, where node_modules/paligemma-ts links to this repo.
-  const out = join(tmp.path, "01-quickstart.executed.ipynb");
-  executed = await executeNotebook(env, join(nbDir, "01-quickstart.ipynb"), out);
-  await copyFile(out, join(ARTIFACTS, "01-quickstart.executed.ipynb"));
+  const out = join(tmp.path, "00-quickstart.executed.ipynb");
+  executed = await executeNotebook(env, join(nbDir, "00-quickstart.ipynb"), out);
+  await copyFile(out, join(ARTIFACTS, "00-quickstart.executed.ipynb"));
   assert.deepEqual(notebookProblems(executed), []);
   const text = executed.cells.flatMap((c) => c.outputs ?? []).map((o) => (Array.isArray(o.text) ? o.text.join("") : (o.text ?? ""))).join("");
   assert.match(text, /loss 5\.93609/, "forward loss equals transformers 4.47's 5.936095");
@@ -45,7 +45,7 @@ test("01-quickstart runs end to end on tslab: forward = transformers' loss, gene
 
 test("nbconvert HTML of the executed notebook shows the fallbacks (checked in Chromium)", async () => {
   assert.ok(executed, "needs the executed notebook of the previous test");
-  const ipynb = join(tmp.path, "01-quickstart.executed.ipynb");
+  const ipynb = join(tmp.path, "00-quickstart.executed.ipynb");
   await notebookToHtml(env, ipynb, join(tmp.path, "quickstart.html"));
   const browser = await launchChromium(env);
   try {

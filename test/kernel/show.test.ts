@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import sharp from "sharp";
-import { toBundle, show, liveTraining, setTransport, MIME, TrainingProgress } from "../../kernel/index.js";
+import { toBundle, show, showArguments, liveTraining, setTransport, MIME, TrainingProgress } from "../../kernel/index.js";
 import type { MimeBundle } from "../../src/display/bundle.js";
 import type { AnnotationsPayload, JsonDiffPayload, ReportPayload, DatasetPayload, TrainingPayload } from "../../src/display/protocol.js";
 import { withTmpDir } from "../helpers/tmp.js";
@@ -182,4 +182,30 @@ test("LiveTraining is a Trainer callback: the Trainer's events (src/events/train
   } finally {
     setTransport(null);
   }
+});
+
+test("show's positional forms equal their option forms; mismatched pairs say which form to use", async () => {
+  const sample = { image: raw, prefix: "detect cat", suffix: det };
+  const prediction = "<loc0102><loc0205><loc0511><loc0716> cat";
+  const boxes = { xyxy: [[1, 2, 30, 40]], className: ["x"] };
+  const sent: MimeBundle[] = [];
+  setTransport((b) => sent.push(b));
+  try {
+    await show(sample, prediction);
+    await show(sample, { prediction: prediction });
+    await show(raw, boxes, { maskOpacity: 0.2 });
+    await show(boxes, { image: raw, maskOpacity: 0.2 });
+    assert.equal(sent.length, 4);
+    const layers = (b: MimeBundle) => (b.data[MIME.annotations] as AnnotationsPayload).layers.map((l) => [l.role, l.boxes.length]);
+    assert.deepEqual(layers(sent[0]), [["truth", 2], ["prediction", 1]]);
+    assert.deepEqual(sent[0].data, sent[1].data, "show(sample, text) = show(sample, { prediction })");
+    assert.deepEqual(layers(sent[2]), [["prediction", 1]]);
+    assert.deepEqual(sent[2].data, sent[3].data, "show(image, detections) = show(detections, { image })");
+  } finally {
+    setTransport(null);
+  }
+  assert.deepEqual(showArguments(sample, undefined, { title: "t" }), [sample, { title: "t" }]);
+  assert.throws(() => showArguments({ a: 1 }, "text"), /prediction text goes beside a sample/);
+  assert.throws(() => showArguments(sample, boxes), /detections go beside the image/);
+  assert.throws(() => showArguments(sample, { title: "t" }, { title: "u" }), /third argument/);
 });
