@@ -4,7 +4,8 @@
  * notebook that README's Binder badge opens is executed headless (nbconvert, the tslab kernel postBuild
  * registered), with the kernel's resident memory measured against Binder's 2 GB.
  *
- * Slow (pip + npm ci + two builds + the notebook): `npm run test:binder`, which CI runs after `npm test`.
+ * Slow (pip + npm ci + two builds + the notebook; 7-14 min on the shared 2-core machine), so it is not a `*.test.ts`
+ * of `npm test`: `npm run test:binder` runs it, and CI (.ci/run) runs that after `npm test`.
  */
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
