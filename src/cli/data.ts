@@ -16,10 +16,11 @@ import { convertCocoDataset, convertCocoFile, type CocoConvertOptions } from "..
 import { convertYoloDataset } from "../data/converters/yolo.js";
 import { ConversionError, type ConversionResult } from "../data/converters/output.js";
 import { synthDetection, synthSegmentation } from "../data/synth/shapes.js";
-import { synthManifests } from "../data/synth/manifests.js";
+import { MANIFEST_FORMATS, synthManifests, type ManifestFormat } from "../data/synth/manifests.js";
 
 export const DATA_USAGE = `usage: paligemma-ts data synth|validate|describe|convert ...
   paligemma-ts data synth manifests|detection|segmentation --out DIR [--seed N] [--train N] [--valid N] [--test N] [--variants N]
+                     [--format full|compact]   (manifests: the tutorial-like document, or the short one the main job uses)
   paligemma-ts data validate PATH [--strict] [--deep] [--image-dir DIR]
   paligemma-ts data describe PATH [--image-dir DIR]
   paligemma-ts data convert coco ROOT --out DIR [--class-order declared|sorted] [--empty keep|skip]
@@ -142,10 +143,11 @@ async function synthCmd(p: Parsed, out: Out): Promise<number> {
   const t0 = Date.now();
   let summary;
   if (kind === "manifests") {
-    summary = await synthManifests({ out: dest, seed, counts, trainVariants: intFlag(p, "--variants") });
+    const format = strFlag<ManifestFormat>(p, "--format", MANIFEST_FORMATS);
+    summary = await synthManifests({ out: dest, seed, counts, trainVariants: intFlag(p, "--variants"), format });
     if (!summary.fonts) out("warning: fontconfig finds no font: manifest text is drawn as empty boxes (apt-get install -y fonts-dejavu-core)");
   } else if (kind === "detection" || kind === "segmentation") {
-    if (p.flags.has("--variants")) throw new UsageError("--variants is for synth manifests");
+    if (p.flags.has("--variants") || p.flags.has("--format")) throw new UsageError("--variants and --format are for synth manifests");
     summary = await (kind === "detection" ? synthDetection : synthSegmentation)({ out: dest, seed, counts });
   } else {
     throw new UsageError(`synth: expected manifests, detection or segmentation; got ${JSON.stringify(kind ?? "")}`);
@@ -213,7 +215,7 @@ export async function runData(args: readonly string[], output: DataIo = processI
     }
     if (sub === "validate") return await validateCmd(parseArgs(rest, ["--image-dir"], ["--strict", "--deep"]), false, out);
     if (sub === "describe") return await validateCmd(parseArgs(rest, ["--image-dir"], []), true, out);
-    if (sub === "synth") return await synthCmd(parseArgs(rest, ["--out", "--seed", "--train", "--valid", "--test", "--variants"], []), out);
+    if (sub === "synth") return await synthCmd(parseArgs(rest, ["--out", "--seed", "--train", "--valid", "--test", "--variants", "--format"], []), out);
     if (sub === "convert") {
       return await convertCmd(parseArgs(rest, ["--out", "--annotations", "--images", "--classes", "--classes-file", "--class-order", "--empty", "--task"], []), out);
     }

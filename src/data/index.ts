@@ -26,5 +26,5 @@ export {
   segmentationToMask, polygonsToMask, encodeRle, decodeRle, maskArea, maskBbox,
   type BinaryMask as CocoMask, type CocoRle, type CocoSegmentation,
 } from "./converters/coco-mask.js";
-export { synthManifests, MANIFEST_PREFIX, type ManifestDocument, type ManifestOptions } from "./synth/manifests.js";
+export { synthManifests, MANIFEST_PREFIX, MANIFEST_FORMATS, type ManifestDocument, type CompactManifestDocument, type ManifestFormat, type ManifestOptions } from "./synth/manifests.js";
 export { synthDetection, synthSegmentation, SHAPE_CLASSES, type ShapesOptions } from "./synth/shapes.js";
