@@ -9,7 +9,6 @@
  */
 import { tf } from "../src/tf.js";
 import { initBackend, type BackendName } from "../src/backend/select.js";
-import { disposeCache } from "../src/generate/generate.js";
 import { disposeInputs, loadSmall, loadTiny, type BenchModel } from "./inputs.js";
 import { measure, profileKernels } from "./measure.js";
 import { MemorySampler } from "./memory.js";
@@ -87,7 +86,7 @@ async function profileParts(bm: BenchModel, x: Inputs, vars: tf.Variable[]): Pro
       try {
         out.push(await profileOne(label, () => bm.model.decodeStep(Int32Array.of(42), index++, cache).dispose()));
       } finally {
-        disposeCache(cache);
+        cache.dispose();
       }
     }
     label = `${bm.name} fwd+bwd B=1`;
@@ -149,7 +148,7 @@ export async function runJob(job: Job, backend: BackendName): Promise<JobResult>
           const { logits, cache } = bm.model.prefill(p!.pixelValues, ids);
           logits.dataSync();
           logits.dispose();
-          disposeCache(cache);
+          cache.dispose();
         },
         { iters: job.iters, units: 1, mem, onRun: progress(`prefill ${n} tokens`) },
       );

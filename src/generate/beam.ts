@@ -10,7 +10,6 @@
 import { tf } from "../tf.js";
 import type { CachedDecoder, SearchHooks } from "./generate.js";
 import { applyProcessors } from "./processors.js";
-import { disposeCache, selectCacheRows } from "../model/kvcache.js";
 
 export interface BeamOptions {
   numBeams: number;
@@ -80,9 +79,8 @@ export function beamSearch(
   const V = model.config.textConfig.vocabSize;
   const hyps = new Hypotheses(o.numBeams);
   const first = model.prefill(pixels, prompt);
-  let cache = first.cache;
-  // every beam starts from the same prompt: copy the cache to numBeams rows
-  cache = selectCacheRows(cache, new Int32Array(o.numBeams));
+  const cache = first.cache;
+  cache.reorder(new Int32Array(o.numBeams)); // every beam starts from the same prompt (shared, not copied)
   let logits = tf.tidy(() => tf.tile(first.logits, [o.numBeams, 1]));
   first.logits.dispose();
   let beams: number[][] = Array.from({ length: o.numBeams }, () => Array.from(prompt));
@@ -118,13 +116,13 @@ export function beamSearch(
       }
       if (done || step === o.maxNewTokens - 1) break;
       // reorder the cache to the surviving beams, then feed their last tokens
-      cache = selectCacheRows(cache, Int32Array.from(origin));
+      cache.reorder(Int32Array.from(origin));
       logits = model.decodeStep(Int32Array.from(beams.map((b) => b[b.length - 1])), n + step, cache);
     }
     if (!done) beams.forEach((b, i) => hyps.add(b, beamScores[i] / (b.length - n) ** o.lengthPenalty));
   } finally {
     if (!logits.isDisposed) logits.dispose();
-    disposeCache(cache);
+    cache.dispose();
   }
   return hyps.list.reduce((best, h) => (h.score > best.score ? h : best));
 }

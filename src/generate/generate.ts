@@ -5,7 +5,7 @@
  * Beam search follows HF `BeamSearchScorer` (length_penalty, early_stopping=false; see beam.ts).
  */
 import { tf } from "../tf.js";
-import { disposeCache, type DecodeCache } from "../model/kvcache.js";
+import type { KVCache } from "../model/kvcache.js";
 import { beamSearch } from "./beam.js";
 import { applyProcessors, argmaxRow, type LogitsProcessor, type StoppingCriterion } from "./processors.js";
 import { generationHooks, type GenerationHookOptions } from "./stopping.js";
@@ -15,8 +15,8 @@ export type { LogitsProcessor, StoppingCriterion } from "./processors.js";
 /** What a decoder must offer (PaliGemmaForConditionalGeneration implements it). */
 export interface CachedDecoder {
   readonly config: { eosTokenId: number; textConfig: { vocabSize: number } };
-  prefill(pixelValues: tf.Tensor | null, promptIds: Int32Array): { logits: tf.Tensor; cache: DecodeCache };
-  decodeStep(tokens: Int32Array, index: number, cache: DecodeCache): tf.Tensor;
+  prefill(pixelValues: tf.Tensor | null, promptIds: Int32Array): { logits: tf.Tensor; cache: KVCache };
+  decodeStep(tokens: Int32Array, index: number, cache: KVCache): tf.Tensor;
 }
 
 export interface GenerateInputs {
@@ -54,7 +54,7 @@ export interface GenerateOutput {
   sequencesScores?: number[]; // beam search: the best hypothesis' length-normalised log-probability
 }
 
-export { disposeCache } from "../model/kvcache.js";
+export { KVCache } from "../model/kvcache.js";
 
 function pickGreedy(logits: tf.Tensor, tokens: number[], promptLength: number, hooks: SearchHooks): number {
   if (!hooks.logitsProcessors.length) return tf.tidy(() => tf.argMax(logits, -1).dataSync()[0]);
@@ -88,7 +88,7 @@ export function greedySearch(
     }
   } finally {
     if (!next.isDisposed) next.dispose();
-    disposeCache(cache);
+    cache.dispose();
   }
   return out;
 }

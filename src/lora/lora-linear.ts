@@ -5,24 +5,20 @@
  *     y = base(x) + (dropout(x) · A · B) · scaling        A: float32[in, r], B: float32[r, out]
  *
  * A starts Kaiming-uniform (PEFT `kaiming_uniform_(a=√5)`: U(±1/√in)), B at zero, so a fresh adapter leaves the
- * model's output bit-for-bit unchanged; scaling = α/r, or α/√r with rsLoRA. Dropout acts only while the owning
- * model is training. `merge()` folds B·A·scaling into a float base weight and `unmerge()` takes it out again.
+ * model's output bit-for-bit unchanged; scaling = α/r, or α/√r with rsLoRA. Dropout acts only when the forward
+ * context says training, with masks from its seed (model/context.ts): the same context, the same masks. `merge()` folds B·A·scaling into a float base weight and `unmerge()` takes it out again.
  * A and B are kept as [in, r] and [r, out] (x·A·B needs no transposes); PEFT files hold them as
  * lora_A [r, in] and lora_B [out, r] (adapter IO transposes).
  *
  * @example
- * const lora = new LoraLinear(linear, { r: 8, alpha: 16, dropout: 0.05, seed: 1, context });
- * const y = lora.forward(x); // equals linear.forward(x) until B is trained
+ * const lora = new LoraLinear(linear, { r: 8, alpha: 16, dropout: 0.05, seed: 1, dropoutStream: 0 });
+ * const y = lora.forward(x);                                   // inference: equals linear.forward(x) until B is trained
+ * const yt = lora.forward(x, { training: true, dropoutSeed: 7 }); // dropout on the LoRA input
  */
 import { tf } from "../tf.js";
 import { matMul } from "../ops/matmul.js";
 import { Linear, type LinearLayer } from "../model/linear.js";
-
-/** Shared with the owning PeftModel: whether dropout is active, and a seeded source of dropout seeds. */
-export interface LoraContext {
-  readonly training: boolean;
-  nextDropoutSeed(): number;
-}
+import { INFERENCE, dropoutSeedFor, type ForwardContext } from "../model/context.js";
 
 export interface LoraLinearOptions {
   r: number;
@@ -34,11 +30,9 @@ export interface LoraLinearOptions {
   init?: boolean | "gaussian";
   /** Seed for the random initialisation. */
   seed?: number;
-  /** Training flag and dropout seeds; default: never training. */
-  context?: LoraContext;
+  /** Which dropout stream of a forward this layer draws from (distinct per layer of a model). Default 0. */
+  dropoutStream?: number;
 }
-
-const EVAL: LoraContext = { training: false, nextDropoutSeed: () => 0 };
 
 /**
  * y = x·W for a frozen float `Linear`, with the input's gradient only. TF.js's matMul gradient computes the
@@ -69,7 +63,7 @@ export class LoraLinear implements LinearLayer {
   readonly scaling: number;
   readonly dropout: number;
   private merged = false;
-  private readonly context: LoraContext;
+  private readonly dropoutStream: number;
 
   constructor(
     readonly base: LinearLayer,
@@ -81,7 +75,7 @@ export class LoraLinear implements LinearLayer {
     this.alpha = alpha;
     this.scaling = options.useRslora ? alpha / Math.sqrt(r) : alpha / r;
     this.dropout = options.dropout ?? 0;
-    this.context = options.context ?? EVAL;
+    this.dropoutStream = options.dropoutStream ?? 0;
     const init = options.init ?? true;
     const seed = options.seed ?? 0;
     const inF = base.inFeatures;
@@ -109,15 +103,15 @@ export class LoraLinear implements LinearLayer {
     return this.merged;
   }
 
-  /** x: float32[..., in] → float32[..., out]. */
-  forward(x: tf.Tensor): tf.Tensor {
+  /** x: float32[..., in] → float32[..., out]; dropout on the LoRA input when `ctx.training`. */
+  forward(x: tf.Tensor, ctx: ForwardContext = INFERENCE): tf.Tensor {
     return tf.tidy(() => {
       const base = this.base;
-      const y = base instanceof Linear && !base.weight.trainable && !(base.bias?.trainable ?? false) ? frozenLinearForward(base, x) : base.forward(x);
+      const y = base instanceof Linear && !base.weight.trainable && !(base.bias?.trainable ?? false) ? frozenLinearForward(base, x) : base.forward(x, ctx);
       if (this.merged) return y;
       const lead = x.shape.slice(0, -1);
       let h = tf.reshape(x, [-1, this.inFeatures]); // [N, in]
-      if (this.context.training && this.dropout > 0) h = tf.dropout(h, this.dropout, undefined, this.context.nextDropoutSeed());
+      if (ctx.training && this.dropout > 0) h = tf.dropout(h, this.dropout, undefined, dropoutSeedFor(ctx, this.dropoutStream));
       const delta = matMul(matMul(h, this.loraA), this.loraB); // [N, r] → [N, out]
       return tf.add(y, tf.reshape(tf.mul(delta, this.scaling), [...lead, this.outFeatures]));
     });

@@ -14,7 +14,6 @@
  * linear's frozen weight, `….modules_to_save.default.…` / `….original_module.…` for modules to save, and
  * `base_model.model.<HF name>` for everything else.
  */
-import { registerRecomputeState } from "../ops/checkpoint.js";
 import { tf } from "../tf.js";
 import type { PaliGemmaConfig } from "../config/types.js";
 import type { LinearSlot } from "../model/paligemma.js";
@@ -27,7 +26,7 @@ import { ConfigError } from "../config/errors.js";
 import { LoraConfig } from "./config.js";
 import { resolveTargets } from "./targets.js";
 import { abridgeModuleNames } from "../util/list-some.js";
-import { LoraLinear, type LoraContext } from "./lora-linear.js";
+import { LoraLinear } from "./lora-linear.js";
 import { PEFT_PREFIX, inAdapterConfig, readAdapterDir, readAdapterWeights, writeAdapterFiles } from "./adapter-files.js";
 
 export { PEFT_PREFIX };
@@ -35,6 +34,10 @@ export { PEFT_PREFIX };
 /** What getPeftModel needs from a model: PaliGemmaForConditionalGeneration has it. */
 export interface PeftBaseModel extends TrainableModel {
   namedLinears(): LinearSlot[];
+  readonly training: boolean;
+  train(mode?: boolean): unknown;
+  eval(): unknown;
+  setTrainingSeed(seed: number): void;
   /** The loss alone, cheaper than forward (PaliGemmaForConditionalGeneration.computeLoss); optional. */
   computeLoss?(inputs: ForwardInputs): tf.Scalar;
 }
@@ -71,18 +74,13 @@ function modulesToSaveParams(keys: string[], params: Map<string, tf.Variable>, t
   return { modules: [...chosen], params: names };
 }
 
-export class PeftModel implements TrainableModel, LoraContext {
+export class PeftModel implements TrainableModel {
   readonly config: PaliGemmaConfig;
   private readonly layers = new Map<string, LoraLinear>();
   private readonly slots = new Map<string, LinearSlot>();
   /** modulesToSave: parameter name → frozen copy of its original value (the live variable trains). */
   private readonly originals = new Map<string, tf.Variable>();
   private readonly savedModules: string[] = [];
-  private isTraining = false;
-  private dropoutSeed: number;
-  private dropoutCalls = 0;
-  /** Held here: the checkpoint registry keeps only a weak reference. */
-  private readonly recomputeState = { getState: () => this.dropoutCalls, setState: (n: unknown) => (this.dropoutCalls = n as number) };
   private unloaded = false;
   /** Base parameters' trainable flags before wrapping, restored by unload/mergeAndUnload. */
   private readonly flagsBefore = new Map<tf.Variable, boolean>();
@@ -96,9 +94,8 @@ export class PeftModel implements TrainableModel, LoraContext {
   ) {
     const seed = options.seed ?? 0;
     this.config = baseModel.config;
-    this.dropoutSeed = seed;
-    // gradient checkpointing replays dropout draws exactly (ops/checkpoint.ts)
-    registerRecomputeState(this.recomputeState);
+    baseModel.eval(); // a new PeftModel starts in eval mode (dropout off) until train()
+    baseModel.setTrainingSeed(seed);
     const params = baseModel.namedParameters();
     const slots = baseModel.namedLinears();
     const linearNames = slots.map((s) => s.name);
@@ -117,7 +114,7 @@ export class PeftModel implements TrainableModel, LoraContext {
         useRslora: peftConfig.useRslora,
         init: peftConfig.initLoraWeights,
         seed: seed * 100_003 + 2 * i,
-        context: this,
+        dropoutStream: i, // masks come from the base model's forward context (model/context.ts)
       });
       slot.set(lora);
       this.layers.set(t.name, lora);
@@ -136,14 +133,14 @@ export class PeftModel implements TrainableModel, LoraContext {
 
   // ------------------------------------------------------------ training mode and dropout
 
-  /** Whether LoRA dropout is active (PEFT/torch `module.training`). */
+  /** Whether LoRA dropout is active (PEFT/torch `module.training`): the base model's mode, which its forward passes on. */
   get training(): boolean {
-    return this.isTraining;
+    return this.baseModel.training;
   }
 
   /** Training mode: dropout on (torch `model.train()`). */
   train(mode = true): this {
-    this.isTraining = mode;
+    this.baseModel.train(mode);
     return this;
   }
 
@@ -152,15 +149,9 @@ export class PeftModel implements TrainableModel, LoraContext {
     return this.train(false);
   }
 
-  /** Trainer hook (SeedableModel): the dropout masks of the next forward come from this seed. */
+  /** The dropout masks of the following forwards derive from this seed (the Trainer sets one per micro-batch). */
   setTrainingSeed(seed: number): void {
-    this.dropoutSeed = seed >>> 0;
-    this.dropoutCalls = 0;
-  }
-
-  /** LoraContext: a fresh seed for each dropout call, derived from the current training seed. */
-  nextDropoutSeed(): number {
-    return (this.dropoutSeed + Math.imul(++this.dropoutCalls, 0x9e3779b1)) >>> 0;
+    this.baseModel.setTrainingSeed(seed);
   }
 
   // ------------------------------------------------------------ TrainableModel
@@ -180,16 +171,10 @@ export class PeftModel implements TrainableModel, LoraContext {
     return out.loss as tf.Scalar;
   }
 
-  /** Generation always runs with dropout off. */
+  /** Generation always runs with dropout off (its forward context is inference; the mode is left as it is). */
   async generate(inputs: GenerateInputs, options?: GenerateOptions): Promise<GenerateOutput> {
     this.checkActive("generate");
-    const was = this.isTraining;
-    this.isTraining = false;
-    try {
-      return await this.baseModel.generate(inputs, options);
-    } finally {
-      this.isTraining = was;
-    }
+    return this.baseModel.generate(inputs, options);
   }
 
   /** Every parameter under PEFT's in-memory name (see the file doc). */

@@ -11,7 +11,8 @@ import type { Gemma2TextConfig } from "../config/types.js";
 import type { LinearLayer } from "./linear.js";
 import { geluTanh, rmsNorm } from "../ops/elementwise.js";
 import { applyRope, type RopeTables } from "../ops/rope.js";
-import { groupedQueryAttention } from "../ops/attention.js";
+import { cachedAttention } from "../ops/attention.js";
+import { INFERENCE, type ForwardContext } from "./context.js";
 import { checkpoint, variablesOf } from "../ops/checkpoint.js";
 
 export interface Gemma2Layer {
@@ -42,86 +43,55 @@ export function isSlidingLayer(layerIdx: number): boolean {
   return layerIdx % 2 === 0;
 }
 
-/** Keys/values one layer has cached: float32[B,KV,T,d] each (after RoPE). */
-export interface LayerKV {
-  k: tf.Tensor;
-  v: tf.Tensor;
-}
-
-export interface AttentionContext {
+/** What every layer's attention reads, built once per call (paligemma.ts `attentionInputs`). */
+export interface AttentionInputs {
   rope: RopeTables; // tables for the query positions
   /** Additive masks float32[B,1,Lq,Lk] for global and sliding layers; null = every key visible. */
   globalMask: tf.Tensor | null;
   slidingMask: tf.Tensor | null;
-  /** Per-layer KV cache, read and replaced in place when present (decode). */
-  cache?: (LayerKV | null)[];
 }
 
 /**
  * Self-attention of layer `idx`. x: float32[B,L,D] → float32[B,L,D].
- * With a cache, new keys are appended; sliding layers keep only the last `sliding_window` keys (a rolling buffer),
- * and a single decoding query attends to exactly that buffer.
+ * With a cache (`ctx.cache`, kvcache.ts), the keys are stored there and the queries attend to everything it holds; sliding layers
+ * keep only the last `sliding_window` keys (a rolling buffer), and a single decoding query attends to exactly that.
  */
-export function gemma2Attention(layer: Gemma2Layer, idx: number, x: tf.Tensor, cfg: Gemma2TextConfig, ctx: AttentionContext): tf.Tensor {
+export function gemma2Attention(layer: Gemma2Layer, idx: number, x: tf.Tensor, cfg: Gemma2TextConfig, att: AttentionInputs, ctx: ForwardContext = INFERENCE): tf.Tensor {
   return tf.tidy(() => {
     const [B, L] = x.shape as number[];
     const H = cfg.numAttentionHeads;
     const KV = cfg.numKeyValueHeads;
     const hd = cfg.headDim;
     const heads = (t: tf.Tensor, n: number) => tf.transpose(tf.reshape(t, [B, L, n, hd]), [0, 2, 1, 3]); // [B,n,L,hd]
-    const q = applyRope(heads(layer.qProj.forward(x), H), ctx.rope);
-    let k = applyRope(heads(layer.kProj.forward(x), KV), ctx.rope);
-    let v = heads(layer.vProj.forward(x), KV);
-    const sliding = isSlidingLayer(idx) && cfg.slidingWindow !== null;
-    const window = cfg.slidingWindow ?? Infinity;
-    if (ctx.cache) {
-      const past = ctx.cache[idx];
-      if (past) {
-        k = tf.concat([past.k, k], 2);
-        v = tf.concat([past.v, v], 2);
-      }
-      const T = k.shape[2]!;
-      if (sliding && L === 1 && T > window) {
-        k = tf.slice(k, [0, 0, T - window, 0], [-1, -1, window, -1]);
-        v = tf.slice(v, [0, 0, T - window, 0], [-1, -1, window, -1]);
-      }
-    }
-    const mask = sliding ? ctx.slidingMask : ctx.globalMask;
-    const a = groupedQueryAttention(q, k, v, {
+    const q = applyRope(heads(layer.qProj.forward(x, ctx), H), att.rope);
+    const k = applyRope(heads(layer.kProj.forward(x, ctx), KV), att.rope);
+    const v = heads(layer.vProj.forward(x, ctx), KV);
+    const attention = {
       scale: cfg.queryPreAttnScalar ** -0.5, // Gemma 2: query_pre_attn_scalar, not head_dim
       softcap: cfg.attnLogitSoftcapping, // 50, applied before the mask
-      mask,
-    });
-    if (ctx.cache) {
-      const T = k.shape[2]!;
-      const keepFrom = sliding && T > window ? T - window : 0;
-      const past = ctx.cache[idx];
-      ctx.cache[idx] = {
-        k: tf.keep(keepFrom ? tf.slice(k, [0, 0, keepFrom, 0], [-1, -1, -1, -1]) : k.clone()),
-        v: tf.keep(keepFrom ? tf.slice(v, [0, 0, keepFrom, 0], [-1, -1, -1, -1]) : v.clone()),
-      };
-      past?.k.dispose();
-      past?.v.dispose();
-    }
-    return layer.oProj.forward(tf.reshape(tf.transpose(a, [0, 2, 1, 3]), [B, L, H * hd]));
+    };
+    const mask = isSlidingLayer(idx) && cfg.slidingWindow !== null ? att.slidingMask : att.globalMask;
+    const keys = ctx.cache ? ctx.cache.updateAndFetch(idx, k, v) : [{ k, v }];
+    const a = cachedAttention(q, keys, { ...attention, mask }); // [B,H,L,hd]
+    return layer.oProj.forward(tf.reshape(tf.transpose(a, [0, 2, 1, 3]), [B, L, H * hd]), ctx);
   });
 }
 
 /** GeGLU: down(gelu_tanh(gate(h)) · up(h)). */
-export function gemma2Mlp(layer: Gemma2Layer, h: tf.Tensor): tf.Tensor {
-  return tf.tidy(() => layer.downProj.forward(tf.mul(geluTanh(layer.gateProj.forward(h)), layer.upProj.forward(h))));
+export function gemma2Mlp(layer: Gemma2Layer, h: tf.Tensor, ctx: ForwardContext = INFERENCE): tf.Tensor {
+  return tf.tidy(() => layer.downProj.forward(tf.mul(geluTanh(layer.gateProj.forward(h, ctx)), layer.upProj.forward(h, ctx)), ctx));
 }
 
 /**
  * One decoder layer with sandwich norms:
  *   x = x + post_attn_norm(attn(input_norm(x)));  x = x + post_ff_norm(mlp(pre_ff_norm(x)))
  */
-export function gemma2DecoderLayer(layer: Gemma2Layer, idx: number, x: tf.Tensor, cfg: Gemma2TextConfig, ctx: AttentionContext): tf.Tensor {
+export function gemma2DecoderLayer(layer: Gemma2Layer, idx: number, x: tf.Tensor, cfg: Gemma2TextConfig, att: AttentionInputs, ctx: ForwardContext = INFERENCE): tf.Tensor {
   return tf.tidy(() => {
     const eps = cfg.rmsNormEps;
-    const a = gemma2Attention(layer, idx, rmsNorm(x, layer.inputLayernorm, eps), cfg, ctx);
+    const a = gemma2Attention(layer, idx, rmsNorm(x, layer.inputLayernorm, eps), cfg, att, ctx);
     const x1 = tf.add(x, rmsNorm(a, layer.postAttentionLayernorm, eps));
-    const m = gemma2Mlp(layer, rmsNorm(x1, layer.preFeedforwardLayernorm, eps));
+    const m = gemma2Mlp(layer, rmsNorm(x1, layer.preFeedforwardLayernorm, eps), ctx);
     return tf.add(x1, rmsNorm(m, layer.postFeedforwardLayernorm, eps));
   });
 }
@@ -137,22 +107,22 @@ export interface DecoderOutput {
 }
 
 /** inputsEmbeds (before ×√D): float32[B,L,D] → final hidden state. */
-export function gemma2Decoder(dec: Gemma2Decoder, inputsEmbeds: tf.Tensor, ctx: AttentionContext, keepHidden = false): DecoderOutput {
+export function gemma2Decoder(dec: Gemma2Decoder, inputsEmbeds: tf.Tensor, att: AttentionInputs, ctx: ForwardContext = INFERENCE, keepHidden = false): DecoderOutput {
   const hidden: tf.Tensor[] = [];
   const out = tf.tidy(() => {
     let x = tf.mul(inputsEmbeds, embeddingNormalizer(dec.config));
     if (keepHidden) hidden.push(tf.keep(x.clone()));
     const recompute = dec.gradientCheckpointing && !ctx.cache;
     // constants the layer reads, handed to the checkpoint explicitly (see ops/checkpoint.ts)
-    const constants = [ctx.rope.cos, ctx.rope.sin, ctx.globalMask, ctx.slidingMask].filter((t): t is tf.Tensor => t !== null);
-    const rebuild = (c: tf.Tensor[]): AttentionContext => {
+    const constants = [att.rope.cos, att.rope.sin, att.globalMask, att.slidingMask].filter((t): t is tf.Tensor => t !== null);
+    const rebuild = (c: tf.Tensor[]): AttentionInputs => {
       const [cos, sin, globalMask = null, slidingMask = globalMask] = c;
-      return { rope: { cos, sin }, globalMask, slidingMask: ctx.slidingMask ? slidingMask : null };
+      return { rope: { cos, sin }, globalMask, slidingMask: att.slidingMask ? slidingMask : null };
     };
     dec.layers.forEach((layer, i) => {
-      x = recompute
-        ? checkpoint((h, c) => gemma2DecoderLayer(layer, i, h, dec.config, rebuild(c)), x, constants, variablesOf(layer))
-        : gemma2DecoderLayer(layer, i, x, dec.config, ctx);
+      x = recompute // the recomputation gets the same ctx, so it draws the forward's dropout masks
+        ? checkpoint((h, c) => gemma2DecoderLayer(layer, i, h, dec.config, rebuild(c), ctx), x, constants, variablesOf(layer))
+        : gemma2DecoderLayer(layer, i, x, dec.config, att, ctx);
       if (keepHidden && i < dec.layers.length - 1) hidden.push(tf.keep(x.clone()));
     });
     const normed = rmsNorm(x, dec.norm, dec.config.rmsNormEps);

@@ -4,12 +4,13 @@
  */
 import { tf } from "../tf.js";
 import { matMul } from "../ops/matmul.js";
+import type { ForwardContext } from "./context.js";
 
 export interface LinearLayer {
   readonly inFeatures: number;
   readonly outFeatures: number;
-  /** x: float32[..., in] → float32[..., out] */
-  forward(x: tf.Tensor): tf.Tensor;
+  /** x: float32[..., in] → float32[..., out]; `ctx` (default inference) for layers that draw dropout (LoRA). */
+  forward(x: tf.Tensor, ctx?: ForwardContext): tf.Tensor;
 }
 
 /** y = x·W + b with W kept as [in, out] (the checkpoint's [out, in] is transposed once, in io/keymap). */

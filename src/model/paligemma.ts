@@ -20,12 +20,13 @@ import { paliGemmaParamSpecs, toCheckpointLayout } from "../io/keymap.js";
 import { buildModules, type PaliGemmaModules, type ParamMap } from "./build.js";
 import { loadParams, randomParams } from "./load.js";
 import { siglipVisionTower } from "./siglip.js";
-import { gemma2Decoder } from "./gemma2.js";
+import { gemma2Decoder, isSlidingLayer, type AttentionInputs } from "./gemma2.js";
+import { INFERENCE, callSeed, type ForwardContext } from "./context.js";
 import { additiveMask, applySlidingWindow, makePrefixLmMask } from "./masks.js";
 import { ropeTables } from "../ops/rope.js";
 import { gatherRows } from "../ops/gather.js";
 import { matMul, matMulT, swapLastAxes } from "../ops/matmul.js";
-import type { DecodeCache } from "./kvcache.js";
+import { KVCache } from "./kvcache.js";
 import { softcap } from "../ops/elementwise.js";
 import { causalLmLoss, crossEntropy, lossRows } from "../ops/loss.js";
 import { InputError, readInputs, type ForwardInputs, type HostInputs } from "./inputs.js";
@@ -51,6 +52,9 @@ export interface LinearSlot {
 
 export class PaliGemmaForConditionalGeneration implements TrainableModel {
   readonly modules: PaliGemmaModules;
+  private isTraining = false;
+  private trainingSeed = 0;
+  private forwardCalls = 0;
 
   constructor(
     readonly config: PaliGemmaConfig,
@@ -136,6 +140,28 @@ export class PaliGemmaForConditionalGeneration implements TrainableModel {
     return this.modules.languageModel.gradientCheckpointing ?? false;
   }
 
+  /** Whether dropout (LoRA's, when adapters sit in the slots) is active: torch `module.training`. Default false. */
+  get training(): boolean {
+    return this.isTraining;
+  }
+
+  /** Training mode (torch `model.train()`): forwards draw dropout masks. Generation always runs without. */
+  train(mode = true): this {
+    this.isTraining = mode;
+    return this;
+  }
+
+  /** Inference mode (torch `model.eval()`). */
+  eval(): this {
+    return this.train(false);
+  }
+
+  /** The dropout masks of the following forwards derive from this seed (the Trainer sets one per micro-batch). */
+  setTrainingSeed(seed: number): void {
+    this.trainingSeed = seed >>> 0;
+    this.forwardCalls = 0;
+  }
+
   /** The parameters an optimizer should update: those whose `trainable` flag is set (freezing clears it). */
   trainableParameters(): Map<string, tf.Variable> {
     return new Map([...this.params].filter(([, v]) => v.trainable));
@@ -165,10 +191,10 @@ export class PaliGemmaForConditionalGeneration implements TrainableModel {
   }
 
   /** float32[B,C,H,W] → image features float32[B,N,D_text] (projector output ÷ √D_text). */
-  imageFeatures(pixelValues: tf.Tensor, keepHidden = false): { features: tf.Tensor; visionHiddenStates?: tf.Tensor[] } {
-    const vis = siglipVisionTower(this.modules.visionTower, pixelValues, keepHidden);
+  imageFeatures(pixelValues: tf.Tensor, keepHidden = false, ctx: ForwardContext = INFERENCE): { features: tf.Tensor; visionHiddenStates?: tf.Tensor[] } {
+    const vis = siglipVisionTower(this.modules.visionTower, pixelValues, keepHidden, ctx);
     const features = tf.tidy(() =>
-      tf.div(this.modules.projector.forward(vis.lastHiddenState), Math.sqrt(this.config.textConfig.hiddenSize)),
+      tf.div(this.modules.projector.forward(vis.lastHiddenState, ctx), Math.sqrt(this.config.textConfig.hiddenSize)),
     );
     vis.lastHiddenState.dispose();
     return { features, visionHiddenStates: vis.hiddenStates };
@@ -223,21 +249,37 @@ export class PaliGemmaForConditionalGeneration implements TrainableModel {
     });
   }
 
-  /** Vision tower, merge and decoder for validated inputs (call inside a tidy). */
-  private decodeAll(inputs: ForwardInputs, x: HostInputs, keep: boolean) {
+  /**
+   * RoPE tables and the global/sliding masks of one call, built once and read by every decoder layer. With
+   * `tokenTypeIds` AND `labels` the prefix-LM training mask, otherwise the inference mask (HF 4.47); positions 1..L.
+   */
+  private attentionInputs(x: HostInputs): AttentionInputs {
     const { B, L } = x;
     const tc = this.config.textConfig;
-    const style = x.tokenTypeIds && x.labels ? "training" : "inference";
-    const allowed = makePrefixLmMask(x.attentionMask, x.tokenTypeIds, B, L, style);
+    const allowed = makePrefixLmMask(x.attentionMask, x.tokenTypeIds, B, L, x.tokenTypeIds && x.labels ? "training" : "inference");
     const positions = Array.from({ length: B }, () => Array.from({ length: L }, (_, i) => i + 1));
-    const rope = ropeTables(positions, tc.headDim, tc.ropeTheta);
     const globalMask = additiveMask(allowed, B, L, L);
-    const slidingMask =
-      tc.slidingWindow !== null ? additiveMask(applySlidingWindow(allowed, B, L, tc.slidingWindow), B, L, L) : globalMask;
-    const img = inputs.pixelValues ? this.imageFeatures(inputs.pixelValues, keep) : null;
-    const embeds = this.embedInputs(x.inputIds, B, L, img?.features ?? null);
-    const dec = gemma2Decoder(this.modules.languageModel, embeds, { rope, globalMask, slidingMask }, keep);
+    return {
+      rope: ropeTables(positions, tc.headDim, tc.ropeTheta),
+      globalMask,
+      slidingMask: tc.slidingWindow !== null ? additiveMask(applySlidingWindow(allowed, B, L, tc.slidingWindow), B, L, L) : globalMask,
+    };
+  }
+
+  /** Vision tower, merge and decoder for validated inputs (call inside a tidy); fills `ctx.cache` when given. */
+  private decodeAll(pixelValues: tf.Tensor | null | undefined, x: HostInputs, keep: boolean, ctx: ForwardContext) {
+    const img = pixelValues ? this.imageFeatures(pixelValues, keep, ctx) : null;
+    const embeds = this.embedInputs(x.inputIds, x.B, x.L, img?.features ?? null);
+    const dec = gemma2Decoder(this.modules.languageModel, embeds, this.attentionInputs(x), ctx, keep);
     return { dec, img };
+  }
+
+  /**
+   * The context of one training/scoring forward: in training mode each call gets a fresh dropout seed derived from
+   * the training seed (so successive forwards draw new masks, and a reseed repeats them); in eval mode none.
+   */
+  private nextForwardContext(): ForwardContext {
+    return this.isTraining ? { training: true, dropoutSeed: callSeed(this.trainingSeed, ++this.forwardCalls) } : INFERENCE;
   }
 
   /**
@@ -249,7 +291,7 @@ export class PaliGemmaForConditionalGeneration implements TrainableModel {
     const x = readInputs(inputs, this.config);
     const keep = options.outputHiddenStates ?? false;
     return tf.tidy(() => {
-      const { dec, img } = this.decodeAll(inputs, x, keep);
+      const { dec, img } = this.decodeAll(inputs.pixelValues, x, keep, this.nextForwardContext());
       const logits = this.lmHead(dec.hidden);
       const o: ForwardOutput = { logits };
       if (x.labels) o.loss = causalLmLoss(logits, x.labels, x.attentionMask);
@@ -271,7 +313,7 @@ export class PaliGemmaForConditionalGeneration implements TrainableModel {
     if (!x.labels) throw new InputError("computeLoss: labels are required");
     const { rows, targets } = lossRows(x.labels, x.attentionMask, x.B, x.L, this.config.textConfig.vocabSize);
     return tf.tidy(() => {
-      const { dec } = this.decodeAll(inputs, x, false);
+      const { dec } = this.decodeAll(inputs.pixelValues, x, false, this.nextForwardContext());
       const D = this.config.textConfig.hiddenSize;
       const h = gatherRows(tf.reshape(dec.hidden, [x.B * x.L, D]), rows); // [K,D]
       return crossEntropy(this.lmHeadRows(h), targets) as tf.Scalar;
@@ -282,19 +324,14 @@ export class PaliGemmaForConditionalGeneration implements TrainableModel {
    * Run the prompt once and return the last position's logits and a KV cache (HF generate's prefill).
    * promptIds: one unpadded row; pixelValues float32[1,C,H,W]. Positions 1..n; inference mask.
    */
-  prefill(pixelValues: tf.Tensor | null, promptIds: Int32Array): { logits: tf.Tensor; cache: DecodeCache } {
+  prefill(pixelValues: tf.Tensor | null, promptIds: Int32Array): { logits: tf.Tensor; cache: KVCache } {
     const tc = this.config.textConfig;
     const n = promptIds.length;
-    const cache: DecodeCache = this.modules.languageModel.layers.map(() => null);
+    const cache = new KVCache(tc.numHiddenLayers, (i) => (isSlidingLayer(i) ? tc.slidingWindow : null));
     cache.lmHeadT = tf.tidy(() => swapLastAxes(this.modules.languageModel.embedTokens)); // [D,V], freed with the cache
-    const allowed = new Uint8Array(n * n).fill(1);
+    const prompt: HostInputs = { B: 1, L: n, inputIds: promptIds, attentionMask: new Int32Array(n).fill(1), tokenTypeIds: null, labels: null };
     const logits = tf.tidy(() => {
-      const rope = ropeTables([Array.from({ length: n }, (_, i) => i + 1)], tc.headDim, tc.ropeTheta);
-      const globalMask = additiveMask(allowed, 1, n, n);
-      const slidingMask = tc.slidingWindow !== null ? additiveMask(applySlidingWindow(allowed, 1, n, tc.slidingWindow), 1, n, n) : globalMask;
-      const img = pixelValues ? this.imageFeatures(pixelValues) : null;
-      const embeds = this.embedInputs(promptIds, 1, n, img?.features ?? null);
-      const dec = gemma2Decoder(this.modules.languageModel, embeds, { rope, globalMask, slidingMask, cache });
+      const { dec } = this.decodeAll(pixelValues, prompt, false, { ...INFERENCE, cache });
       const last = tf.slice(dec.hidden, [0, n - 1, 0], [1, 1, -1]);
       return tf.reshape(this.lmHead(last, cache.lmHeadT), [1, tc.vocabSize]);
     });
@@ -305,14 +342,14 @@ export class PaliGemmaForConditionalGeneration implements TrainableModel {
    * One decoding step for R rows that share a cache of equal length: tokens int32 host [R] at 0-based index
    * `index` (position index+1). Generated tokens attend causally to everything cached. Returns float32[R,V].
    */
-  decodeStep(tokens: Int32Array, index: number, cache: DecodeCache): tf.Tensor {
+  decodeStep(tokens: Int32Array, index: number, cache: KVCache): tf.Tensor {
     const tc = this.config.textConfig;
     const R = tokens.length;
     return tf.tidy(() => {
       const rope = ropeTables(Array.from({ length: R }, () => [index + 1]), tc.headDim, tc.ropeTheta);
       const embeds = this.embedInputs(tokens, R, 1, null);
-      const dec = gemma2Decoder(this.modules.languageModel, embeds, { rope, globalMask: null, slidingMask: null, cache });
-      return tf.reshape(this.lmHead(dec.hidden, cache.lmHeadT ?? null), [R, tc.vocabSize]);
+      const dec = gemma2Decoder(this.modules.languageModel, embeds, { rope, globalMask: null, slidingMask: null }, { ...INFERENCE, cache });
+      return tf.reshape(this.lmHead(dec.hidden, cache.lmHeadT), [R, tc.vocabSize]);
     });
   }
 

@@ -9,6 +9,7 @@ import { Linear, type LinearLayer } from "./linear.js";
 import { geluTanh, layerNorm } from "../ops/elementwise.js";
 import { groupedQueryAttention } from "../ops/attention.js";
 import { checkpoint, variablesOf } from "../ops/checkpoint.js";
+import { INFERENCE, type ForwardContext } from "./context.js";
 
 export interface LayerNormParams {
   gamma: tf.Variable;
@@ -60,27 +61,27 @@ export function siglipEmbeddings(tower: SiglipTower, pixelValues: tf.Tensor): tf
 }
 
 /** Multi-head self-attention, no mask, no softcap, scale head_dim^-0.5. x: float32[B,N,D] → float32[B,N,D]. */
-export function siglipAttention(layer: SiglipLayer, x: tf.Tensor, numHeads: number): tf.Tensor {
+export function siglipAttention(layer: SiglipLayer, x: tf.Tensor, numHeads: number, ctx: ForwardContext = INFERENCE): tf.Tensor {
   return tf.tidy(() => {
     const [B, N, D] = x.shape as number[];
     const hd = D / numHeads;
     const heads = (t: tf.Tensor) => tf.transpose(tf.reshape(t, [B, N, numHeads, hd]), [0, 2, 1, 3]); // [B,H,N,hd]
-    const q = heads(layer.qProj.forward(x));
-    const k = heads(layer.kProj.forward(x));
-    const v = heads(layer.vProj.forward(x));
+    const q = heads(layer.qProj.forward(x, ctx));
+    const k = heads(layer.kProj.forward(x, ctx));
+    const v = heads(layer.vProj.forward(x, ctx));
     const a = groupedQueryAttention(q, k, v, { scale: hd ** -0.5 }); // [B,H,N,hd]
-    return layer.outProj.forward(tf.reshape(tf.transpose(a, [0, 2, 1, 3]), [B, N, D]));
+    return layer.outProj.forward(tf.reshape(tf.transpose(a, [0, 2, 1, 3]), [B, N, D]), ctx);
   });
 }
 
 /** Pre-LN encoder layer: x += attn(LN1(x)); x += fc2(gelu_tanh(fc1(LN2(x)))). */
-export function siglipEncoderLayer(layer: SiglipLayer, x: tf.Tensor, cfg: SiglipVisionConfig): tf.Tensor {
+export function siglipEncoderLayer(layer: SiglipLayer, x: tf.Tensor, cfg: SiglipVisionConfig, ctx: ForwardContext = INFERENCE): tf.Tensor {
   return tf.tidy(() => {
     const eps = cfg.layerNormEps;
     const h = layerNorm(x, layer.layerNorm1.gamma, layer.layerNorm1.beta, eps);
-    const x1 = tf.add(x, siglipAttention(layer, h, cfg.numAttentionHeads));
+    const x1 = tf.add(x, siglipAttention(layer, h, cfg.numAttentionHeads, ctx));
     const h2 = layerNorm(x1, layer.layerNorm2.gamma, layer.layerNorm2.beta, eps);
-    return tf.add(x1, layer.fc2.forward(geluTanh(layer.fc1.forward(h2))));
+    return tf.add(x1, layer.fc2.forward(geluTanh(layer.fc1.forward(h2, ctx)), ctx));
   });
 }
 
@@ -90,15 +91,15 @@ export interface SiglipOutput {
 }
 
 /** pixelValues: float32[B,C,H,W] → last hidden state (and optionally every layer's hidden state). */
-export function siglipVisionTower(tower: SiglipTower, pixelValues: tf.Tensor, keepHidden = false): SiglipOutput {
+export function siglipVisionTower(tower: SiglipTower, pixelValues: tf.Tensor, keepHidden = false, ctx: ForwardContext = INFERENCE): SiglipOutput {
   const hidden: tf.Tensor[] = [];
   const last = tf.tidy(() => {
     let x = siglipEmbeddings(tower, pixelValues);
     if (keepHidden) hidden.push(tf.keep(x.clone()));
     for (const layer of tower.layers) {
       x = tower.gradientCheckpointing
-        ? checkpoint((h) => siglipEncoderLayer(layer, h, tower.config), x, [], variablesOf(layer))
-        : siglipEncoderLayer(layer, x, tower.config);
+        ? checkpoint((h) => siglipEncoderLayer(layer, h, tower.config, ctx), x, [], variablesOf(layer)) // same ctx: same masks
+        : siglipEncoderLayer(layer, x, tower.config, ctx);
       if (keepHidden) hidden.push(tf.keep(x.clone()));
     }
     const pl = tower.postLayerNorm;

@@ -37,3 +37,39 @@ export function groupedQueryAttention(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, 
     return tf.reshape(matMul(p, v), [B, H, Lq, d]);
   });
 }
+
+/** Keys and values of one stretch of cached positions: float32[rows,KV,T,d]; rows 1 = shared by every query row. */
+export interface KeySegment {
+  k: tf.Tensor;
+  v: tf.Tensor;
+}
+
+/**
+ * Attention of q: float32[R,H,Lq,d] over keys kept in segments (a KV cache: the prompt, then generated tokens),
+ * equal to `groupedQueryAttention` over the segments concatenated along the key axis, without building that
+ * concatenation. A segment with one row is shared by all R query rows (every beam reads the same prompt keys):
+ * the R rows' queries then become extra query rows of one product, so the shared keys are never copied per row.
+ * The softmax runs over all segments together. A mask is accepted only for one segment of R rows (the prefill);
+ * decoding queries see every cached key.
+ */
+export function cachedAttention(q: tf.Tensor, segments: readonly KeySegment[], o: AttentionOptions): tf.Tensor {
+  const only = segments.length === 1 ? segments[0]! : null;
+  if (only && only.k.shape[0] === q.shape[0]) return groupedQueryAttention(q, only.k, only.v, o);
+  if (o.mask) throw new Error("cachedAttention: a mask needs the keys as one segment with a row per query row (the prefill)");
+  return tf.tidy(() => {
+    const [R, H, Lq, d] = q.shape as number[];
+    const KV = segments[0]!.k.shape[1]!;
+    const M = (H / KV) * Lq; // query rows per kv head and batch row
+    const shared = (seg: KeySegment) => seg.k.shape[0] === 1 && R > 1;
+    const qRows = tf.reshape(q, [R, KV, M, d]);
+    const qAll = tf.reshape(tf.transpose(qRows, [1, 0, 2, 3]), [1, KV, R * M, d]); // every row's queries, one batch
+    const toRows = (t: tf.Tensor) => tf.transpose(tf.reshape(t, [KV, R, M, -1]), [1, 0, 2, 3]); // [1,KV,R·M,n] → [R,KV,M,n]
+    const toAll = (t: tf.Tensor) => tf.reshape(tf.transpose(t, [1, 0, 2, 3]), [1, KV, R * M, -1]); // inverse
+    const scores = segments.map((seg) => (shared(seg) ? toRows(matMulT(qAll, seg.k)) : matMulT(qRows, seg.k))); // [R,KV,M,T_i]
+    let s = tf.mul(tf.concat(scores, 3), o.scale);
+    if (o.softcap) s = capLogits(s, o.softcap);
+    const p = tf.split(tf.softmax(s), segments.map((seg) => seg.k.shape[2]!), 3);
+    const out = segments.map((seg, i) => (shared(seg) ? toRows(matMul(toAll(p[i]!), seg.v)) : matMul(p[i]!, seg.v))); // [R,KV,M,d]
+    return tf.reshape(out.length === 1 ? out[0]! : tf.addN(out), [R, H, Lq, d]);
+  });
+}

@@ -6,36 +6,6 @@
  */
 import { tf } from "../tf.js";
 
-/**
- * Random state that a block draws from (LoRA dropout seeds). Recomputation in the backward pass must draw the same
- * numbers as the forward did, so sources register here: the forward snapshots them, the recomputation replays from
- * that snapshot, and the current state is put back afterwards. Held weakly: a dropped model unregisters itself.
- */
-export interface RecomputeState {
-  getState(): unknown;
-  setState(state: unknown): void;
-}
-
-const stateSources = new Set<WeakRef<RecomputeState>>();
-
-export function registerRecomputeState(source: RecomputeState): void {
-  stateSources.add(new WeakRef(source));
-}
-
-function snapshotStates(): [RecomputeState, unknown][] {
-  const out: [RecomputeState, unknown][] = [];
-  for (const ref of stateSources) {
-    const s = ref.deref();
-    if (s) out.push([s, s.getState()]);
-    else stateSources.delete(ref);
-  }
-  return out;
-}
-
-function restoreStates(states: [RecomputeState, unknown][]): void {
-  for (const [s, v] of states) s.setState(v);
-}
-
 /** Every tf.Variable reachable from `module`'s fields (linears, LoRA adapters, norms), without duplicates. */
 export function variablesOf(module: object): tf.Variable[] {
   const found = new Set<tf.Variable>();
@@ -48,8 +18,6 @@ export function variablesOf(module: object): tf.Variable[] {
       return;
     }
     if (o instanceof tf.Tensor) return;
-    // a layer may point back at its model (LoRA's training context): never walk into a whole model
-    if (typeof (o as { namedParameters?: unknown }).namedParameters === "function") return;
     for (const v of Array.isArray(o) ? o : Object.values(o)) walk(v);
   };
   walk(module);
@@ -62,7 +30,8 @@ export function variablesOf(module: object): tf.Variable[] {
  *   captured, because the backward pass runs after the caller's tidy has freed the originals: the block receives
  *   the saved references.
  * - `params`: the variables the block reads; gradients flow to the trainable ones and to x.
- * The block must be deterministic (no dropout draws), as the recomputation repeats it.
+ * The recomputation repeats the block, so it must compute the same function both times: dropout masks come from
+ * the forward context the block closes over (model/context.ts: a seed per call, not a global RNG), so they repeat.
  */
 export function checkpoint(
   block: (x: tf.Tensor, constants: tf.Tensor[]) => tf.Tensor,
@@ -75,7 +44,6 @@ export function checkpoint(
     const save = args[args.length - 1] as tf.GradSaveFunc;
     const input = args[0] as tf.Tensor;
     save([input, ...constants]);
-    const randomAtForward = snapshotStates();
     return {
       value: block(input, constants), // inside a custom-gradient forward nothing is taped: intermediates are freed
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
@@ -84,14 +52,11 @@ export function checkpoint(
         // outer backward pass still needs its tape (it frees that tape's saved tensors at the end), so restore it.
         const state = (tf.engine() as unknown as { state: { activeTape: unknown } }).state;
         const outerTape = state.activeTape;
-        const randomNow = snapshotStates();
-        restoreStates(randomAtForward); // the recomputation draws the forward's dropout masks again
         try {
           const xs = [sx, ...trainable];
           const { grads } = tf.engine().gradients(() => tf.sum(tf.mul(block(sx, sc), dy)), xs, undefined, true);
           return grads.map((g, i) => g ?? tf.zerosLike(xs[i])); // a variable this block did not reach
         } finally {
-          restoreStates(randomNow);
           state.activeTape = outerTape;
         }
       },

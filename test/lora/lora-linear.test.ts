@@ -7,7 +7,8 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { tf } from "../../src/tf.js";
 import { Linear } from "../../src/model/linear.js";
-import { LoraLinear, type LoraContext } from "../../src/lora/lora-linear.js";
+import { LoraLinear } from "../../src/lora/lora-linear.js";
+import { INFERENCE, type ForwardContext } from "../../src/model/context.js";
 import { QuantLinear } from "../../src/quant/quant-linear.js";
 import { maxAbsDiff } from "../helpers/golden.js";
 import { presentBackends, useBackend } from "../helpers/backends.js";
@@ -22,13 +23,7 @@ function linear(seed: number, bias = true, trainable = false): Linear {
   return new Linear(w, b);
 }
 
-class Ctx implements LoraContext {
-  training = false;
-  private n = 0;
-  nextDropoutSeed(): number {
-    return ++this.n;
-  }
-}
+const training = (dropoutSeed: number): ForwardContext => ({ training: true, dropoutSeed });
 
 for (const backend of backends) {
   describe(`LoraLinear on ${backend}`, () => {
@@ -87,23 +82,25 @@ for (const backend of backends) {
       tf.dispose([base.weight, base.bias!]);
     });
 
-    test("dropout only while the context is training, reproducible from its seeds", () => {
+    test("dropout only while the context is training, reproducible from its seed, distinct per stream", () => {
       const base = linear(9);
-      const ctx = new Ctx();
-      const l = new LoraLinear(base, { r: 4, alpha: 4, init: false, seed: 1, dropout: 0.5, context: ctx });
+      const l = new LoraLinear(base, { r: 4, alpha: 4, init: false, seed: 1, dropout: 0.5 });
       const x = tf.randomNormal([16, IN], 0, 1, "float32", 10);
       const e1 = l.forward(x);
-      const e2 = l.forward(x);
+      const e2 = l.forward(x, INFERENCE);
       assert.equal(maxAbsDiff(e1, e2), 0);
-      ctx.training = true;
-      const t1 = l.forward(x);
+      const t1 = l.forward(x, training(1));
       assert.ok(maxAbsDiff(t1, e1) > 1e-3);
-      const ctx2 = new Ctx();
-      ctx2.training = true;
-      const l2 = new LoraLinear(base, { r: 4, alpha: 4, init: false, seed: 1, dropout: 0.5, context: ctx2 });
-      const t2 = l2.forward(x);
+      const l2 = new LoraLinear(base, { r: 4, alpha: 4, init: false, seed: 1, dropout: 0.5 });
+      const t2 = l2.forward(x, training(1));
       assert.equal(maxAbsDiff(t1, t2), 0);
-      tf.dispose([x, e1, e2, t1, t2]);
+      const l3 = new LoraLinear(base, { r: 4, alpha: 4, init: false, seed: 1, dropout: 0.5, dropoutStream: 1 });
+      const t3 = l3.forward(x, training(1));
+      assert.ok(maxAbsDiff(t1, t3) > 1e-3, "another stream draws other masks");
+      const t4 = l.forward(x, training(2));
+      assert.ok(maxAbsDiff(t1, t4) > 1e-3, "another call seed draws other masks");
+      l3.dispose();
+      tf.dispose([x, e1, e2, t1, t2, t3, t4]);
       [l, l2].forEach((z) => z.dispose());
       tf.dispose([base.weight, base.bias!]);
     });
@@ -129,12 +126,10 @@ for (const backend of backends) {
       test(`numTensors flat: forward+backward+update over a ${kind} base`, () => {
         const f = linear(13);
         const base = kind === "float" ? f : QuantLinear.fromLinear(f, { bits: 4, doubleQuant: true });
-        const ctx = new Ctx();
-        ctx.training = true;
-        const l = new LoraLinear(base, { r: 4, alpha: 8, seed: 1, dropout: 0.1, context: ctx });
+        const l = new LoraLinear(base, { r: 4, alpha: 8, seed: 1, dropout: 0.1 });
         const x = tf.randomNormal([6, IN], 0, 1, "float32", 14);
         const opt = tf.train.sgd(0.1);
-        const step = () => opt.minimize(() => tf.mean(tf.square(l.forward(x))) as tf.Scalar, false, [l.loraA, l.loraB]);
+        const step = () => opt.minimize(() => tf.mean(tf.square(l.forward(x, training(5)))) as tf.Scalar, false, [l.loraA, l.loraB]);
         step();
         const n0 = tf.memory().numTensors;
         for (let i = 0; i < 3; i++) step();
