@@ -5,6 +5,8 @@
  *     [--from models/paligemma2-nano-pt-224] [--export models/paligemma2-nano-pt-224]
  *     [--batch 8] [--lr 1e-3] [--curriculum 3000] [--aux 1] [--gap-every 25] [--save-every 50] [--seed 0]
  *     [--start-step N]   (a new run only: count steps from N, i.e. curriculum level N/curriculum, warmup done)
+ *   On a resumed run every flag but --curriculum is ignored (the saved config holds); --curriculum changes the
+ *   curriculum's length from the current step on (a recipe change, saved with the state).
  *
  * Continue from the committed weights (a new run: fresh AdamW moments and patch head, other data by seed):
  *   node dist/scripts/nano/pretrain.js --run runs/nano-pretrain-2 --seed 1 --start-step 800 --curriculum 2000 \
@@ -48,7 +50,12 @@ let config: PretrainConfig = {
   learningRate: num("lr", DEFAULT_PRETRAIN.learningRate), curriculumSteps: num("curriculum", DEFAULT_PRETRAIN.curriculumSteps),
   auxWeight: num("aux", DEFAULT_PRETRAIN.auxWeight), warmupSteps: num("warmup", DEFAULT_PRETRAIN.warmupSteps),
 };
-if (resuming) config = (JSON.parse(await readFile(join(runDir, "state", "pretrain_state.json"), "utf-8")) as { config: PretrainConfig }).config;
+if (resuming) {
+  config = (JSON.parse(await readFile(join(runDir, "state", "pretrain_state.json"), "utf-8")) as { config: PretrainConfig }).config;
+  // a recipe change on resume (weights, AdamW moments and step kept): the curriculum's length, e.g. to go back to
+  // lower levels (level = step / curriculum); saved with the next state, so later resumes keep it
+  if (flag("curriculum") !== undefined) config = { ...config, curriculumSteps: num("curriculum", config.curriculumSteps) };
+}
 const model = await PaliGemmaForConditionalGeneration.fromPretrained(resuming ? join(runDir, "state") : from);
 const processor = await PaliGemmaProcessor.fromPretrained(from);
 const trainer = new NanoPretrainer(model, processor, config);

@@ -18,10 +18,12 @@ import { ConversionError, type ConversionResult } from "../data/converters/outpu
 import { synthDetection, synthSegmentation } from "../data/synth/shapes.js";
 import { segEncoder } from "../codecs/seg.js";
 import { loadSegVae } from "../codecs/vqvae/default.js";
-import { synthManifests } from "../data/synth/manifests.js";
+import { MANIFEST_FORMATS, synthManifests, type ManifestFormat } from "../data/synth/manifests.js";
 
 export const DATA_USAGE = `usage: paligemma-ts data synth|validate|describe|convert ...
-  paligemma-ts data synth manifests|detection|segmentation --out DIR [--seed N] [--train N] [--valid N] [--test N] [--variants N] [--vae FILE]
+  paligemma-ts data synth manifests|detection|segmentation --out DIR [--seed N] [--train N] [--valid N] [--test N] [--variants N]
+                     [--format full|compact]   (manifests: the tutorial-like document, or the short one the main job uses)
+                     [--vae FILE]              (segmentation: the <seg> VQ-VAE; default ours, models/vqvae-synth-64)
   paligemma-ts data validate PATH [--strict] [--deep] [--image-dir DIR]
   paligemma-ts data describe PATH [--image-dir DIR]
   paligemma-ts data convert coco ROOT --out DIR [--task detect|segment] [--vae FILE] [--class-order declared|sorted] [--empty keep|skip]
@@ -147,10 +149,12 @@ async function synthCmd(p: Parsed, out: Out): Promise<number> {
   const t0 = Date.now();
   let summary;
   if (kind === "manifests") {
-    summary = await synthManifests({ out: dest, seed, counts, trainVariants: intFlag(p, "--variants") });
+    if (p.flags.has("--vae")) throw new UsageError("--vae is for synth segmentation");
+    const format = strFlag<ManifestFormat>(p, "--format", MANIFEST_FORMATS);
+    summary = await synthManifests({ out: dest, seed, counts, trainVariants: intFlag(p, "--variants"), format });
     if (!summary.fonts) out("warning: fontconfig finds no font: manifest text is drawn as empty boxes (apt-get install -y fonts-dejavu-core)");
   } else if (kind === "detection" || kind === "segmentation") {
-    if (p.flags.has("--variants")) throw new UsageError("--variants is for synth manifests");
+    if (p.flags.has("--variants") || p.flags.has("--format")) throw new UsageError("--variants and --format are for synth manifests");
     if (kind === "detection" && p.flags.has("--vae")) throw new UsageError("--vae is for synth segmentation");
     summary = kind === "detection" ? await synthDetection({ out: dest, seed, counts }) : await synthSegmentation({ out: dest, seed, counts, vae: strFlag(p, "--vae") });
   } else {
@@ -222,7 +226,7 @@ export async function runData(args: readonly string[], output: DataIo = processI
     }
     if (sub === "validate") return await validateCmd(parseArgs(rest, ["--image-dir"], ["--strict", "--deep"]), false, out);
     if (sub === "describe") return await validateCmd(parseArgs(rest, ["--image-dir"], []), true, out);
-    if (sub === "synth") return await synthCmd(parseArgs(rest, ["--out", "--seed", "--train", "--valid", "--test", "--variants", "--vae"], []), out);
+    if (sub === "synth") return await synthCmd(parseArgs(rest, ["--out", "--seed", "--train", "--valid", "--test", "--variants", "--format", "--vae"], []), out);
     if (sub === "convert") {
       return await convertCmd(parseArgs(rest, ["--out", "--annotations", "--images", "--classes", "--classes-file", "--class-order", "--empty", "--task", "--vae"], []), out);
     }

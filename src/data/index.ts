@@ -26,6 +26,6 @@ export {
   segmentationToMask, polygonsToMask, encodeRle, decodeRle, maskArea, maskBbox,
   type BinaryMask as CocoMask, type CocoRle, type CocoSegmentation,
 } from "./converters/coco-mask.js";
-export { synthManifests, MANIFEST_PREFIX, type ManifestDocument, type ManifestOptions } from "./synth/manifests.js";
+export { synthManifests, MANIFEST_PREFIX, MANIFEST_FORMATS, type ManifestDocument, type CompactManifestDocument, type ManifestFormat, type ManifestOptions } from "./synth/manifests.js";
 export { synthDetection, synthSegmentation, SHAPE_CLASSES, type ShapesOptions, type SegmentationSynthOptions } from "./synth/shapes.js";
 export { synthInstanceMask, synthMaskBatch, heldOutInstanceMasks, trainingMaskBatch, MASK_FAMILIES, type InstanceMask } from "./synth/masks.js";

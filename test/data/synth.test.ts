@@ -81,6 +81,31 @@ describe("synthManifests", () => {
     assert.deepEqual(s.images, { train: 1 });
   });
 
+  it("format compact: route, date, city and 1–2 items, JSON ≤ 131 characters, 224 × 224 photos, deterministic", async () => {
+    const [x, y] = [join(tmp.path, "man-cx"), join(tmp.path, "man-cy")];
+    const s = await synthManifests({ out: x, seed: 4, counts: { train: 6, valid: 1, test: 1 }, trainVariants: 2, format: "compact" });
+    await synthManifests({ out: y, seed: 4, counts: { train: 6, valid: 1, test: 1 }, trainVariants: 2, format: "compact" });
+    assert.equal(await hashTree(x), await hashTree(y));
+    assert.deepEqual(s.images, { train: 12, valid: 1, test: 1 });
+    const { train } = await loadDataset(x, { policy: "error" });
+    const counts = new Set<number>();
+    for (let i = 0; i < train!.length; i++) {
+      const ex = await train!.get(i);
+      assert.equal(ex.prefix, MANIFEST_PREFIX);
+      assert.ok(ex.suffix.length <= 131, `${ex.suffix.length} characters`);
+      const doc = JSON.parse(ex.suffix);
+      assert.deepEqual(Object.keys(doc), ["route_id", "date", "city", "items"]);
+      assert.match(doc.route_id, /^RT-\d{4}$/);
+      assert.match(doc.date, /^20\d\d-\d\d-\d\d$/);
+      assert.ok(doc.items.every((it: { sku: string; qty: number }) => /^SKU-\d{5}$/.test(it.sku) && Number.isInteger(it.qty)));
+      counts.add(doc.items.length);
+    }
+    assert.deepEqual([...counts].sort(), [1, 2]);
+    const d = train!.describe();
+    assert.deepEqual([d.imageWidth.min, d.imageHeight.max], [224, 224]);
+    await assert.rejects(synthManifests({ out: join(tmp.path, "bad"), format: "tiny" as never }), /format: expected "full" or "compact"; got "tiny"/);
+  });
+
   it("rejects bad options; train variants default to 5 (the seed's ×5)", async () => {
     await assert.rejects(synthManifests({ out: join(tmp.path, "bad"), seed: 1.5 }), /seed/);
     await assert.rejects(synthManifests({ out: join(tmp.path, "bad"), trainVariants: 0 }), /trainVariants/);

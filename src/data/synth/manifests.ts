@@ -7,6 +7,12 @@
  * Splits as in the seed notebook: 30 / 10 / 10 documents, each train document photographed 5 times (150 train
  * images), valid and test once. Output: the Roboflow PaliGemma layout (`{train,valid,test}/annotations.jsonl`).
  *
+ * Two formats. `"full"` (default): the tutorial-like document (route, shipment, date, address, 3–6 item rows; JSON
+ * ~500 characters) photographed at 448 × 576, its table text 11–13 px. `"compact"`: the same kind of manifest cut to
+ * what a 224 px model can read and a 2-core CPU can generate in the main job's ten minutes — route id, date, city
+ * and 1–2 items (sku, qty), JSON 90–131 characters, on a 240 px paper in a 224 × 224 photo (text ~13–16 px in the
+ * image, inside the nano model's pretraining curriculum; the full format's text shrinks to ~5 px at 224 px).
+ *
  * Text needs a font: sharp's SVG renderer (librsvg + pango) finds fonts through fontconfig. Without any
  * installed (`fc-list` empty; fix with `apt-get install -y fonts-dejavu-core`) every character is drawn as the
  * same empty box; the generator still works and `fontsAvailable()` / the summary's `fonts` report it.
@@ -23,7 +29,11 @@ import { writeJsonl, type JsonlExample } from "../jsonl.js";
 import { Random, checkSynthOptions, escapeXml, hsl, itemSeed, mapLimit, type SplitCounts } from "./common.js";
 import type { SynthSummary } from "./shapes.js";
 
-/** The document a manifest image shows; its JSON is the suffix. */
+/** A manifest's format: the tutorial-like full document, or the short one sized for the nano model (see above). */
+export type ManifestFormat = "full" | "compact";
+export const MANIFEST_FORMATS: readonly ManifestFormat[] = ["full", "compact"];
+
+/** The document a manifest image shows (format "full"); its JSON is the suffix. */
 export interface ManifestDocument {
   route_id: string;
   shipment_id: string;
@@ -40,7 +50,9 @@ export interface ManifestOptions {
   counts?: Partial<SplitCounts>;
   /** Photographs of each train document. Default 5. */
   trainVariants?: number;
-  /** Output image size. Default 448 × 576. */
+  /** "full" (default) or "compact". */
+  format?: ManifestFormat;
+  /** Output image size. Default 448 × 576 (full), 224 × 224 (compact). */
   width?: number;
   height?: number;
 }
@@ -73,13 +85,69 @@ export function makeManifest(rng: Random): ManifestDocument {
   };
 }
 
+/** The document of format "compact"; its JSON is the suffix (~100 characters). */
+export interface CompactManifestDocument {
+  route_id: string;
+  date: string;
+  city: string;
+  items: { sku: string; qty: number }[];
+}
+
+/** A random compact manifest (pure function of the Rng). */
+export function makeCompactManifest(rng: Random): CompactManifestDocument {
+  const n = rng.int(1, 2);
+  return {
+    route_id: `RT-${rng.int(100, 9999).toString().padStart(4, "0")}`,
+    date: `${rng.int(2022, 2025)}-${String(rng.int(1, 12)).padStart(2, "0")}-${String(rng.int(1, 28)).padStart(2, "0")}`,
+    city: rng.pick(CITIES)[0],
+    items: Array.from({ length: n }, () => ({ sku: `SKU-${rng.int(10000, 99999)}`, qty: rng.int(1, 240) })),
+  };
+}
+
+/** A paper to photograph: its SVG and size. */
+export interface Paper {
+  svg: string;
+  width: number;
+  height: number;
+}
+
+const svgText = (x: number, y: number, s: string, size: number, weight = "normal", anchor = "start") =>
+  `<text x="${x}" y="${y}" font-family="DejaVu Sans, Liberation Sans, Arial, sans-serif" font-size="${size}" font-weight="${weight}" text-anchor="${anchor}" fill="#1d1d1d">${escapeXml(s)}</text>`;
+
+const stains = (rng: Random, w: number, h: number, scale: number): string[] => {
+  const out: string[] = [];
+  for (let s = rng.int(0, 3); s > 0; s--) {
+    const [cx, cy, rx, ry] = [rng.uniform(0, w), rng.uniform(0, h), rng.uniform(15, 70) * scale, rng.uniform(10, 50) * scale].map(Math.round);
+    out.push(rng.chance(0.5)
+      ? `<ellipse cx="${cx}" cy="${cy}" rx="${rx}" ry="${ry}" fill="#7a5a2a" fill-opacity="${rng.uniform(0.06, 0.2).toFixed(2)}"/>`
+      : `<circle cx="${cx}" cy="${cy}" r="${rx}" fill="none" stroke="#6b4a1f" stroke-width="${rng.int(2, 6)}" stroke-opacity="${rng.uniform(0.1, 0.3).toFixed(2)}"/>`);
+  }
+  return out;
+};
+
+const COMPACT_PAPER = 240;
+
+/** The compact paper (240 × 240): a title, one field per line in 17 px type, the items as "SKU-… × qty". */
+export function compactManifestSvg(doc: CompactManifestDocument, rng: Random): string {
+  const W = COMPACT_PAPER;
+  const parts = [
+    `<rect width="${W}" height="${W}" fill="#fbfaf5"/>`,
+    svgText(W / 2, 26, "PALLET MANIFEST", 17, "bold", "middle"),
+    `<line x1="12" y1="36" x2="${W - 12}" y2="36" stroke="#333" stroke-width="2"/>`,
+    svgText(14, 64, `Route ${doc.route_id}`, 17), svgText(14, 90, `Date ${doc.date}`, 17), svgText(14, 116, `City ${doc.city}`, 17),
+    `<line x1="12" y1="128" x2="${W - 12}" y2="128" stroke="#999" stroke-width="1"/>`,
+    ...doc.items.map((it, r) => svgText(14, 154 + r * 26, `${it.sku} x ${it.qty}`, 17)),
+    ...stains(rng, W, W, 0.5),
+  ];
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${W}">${parts.join("")}</svg>`;
+}
+
 const PAPER_W = 420;
 const PAPER_H = 560;
 
 /** The paper as SVG (with stains drawn by `rng`). */
 export function manifestSvg(doc: ManifestDocument, rng: Random): string {
-  const t = (x: number, y: number, s: string, size = 13, weight = "normal", anchor = "start") =>
-    `<text x="${x}" y="${y}" font-family="DejaVu Sans, Liberation Sans, Arial, sans-serif" font-size="${size}" font-weight="${weight}" text-anchor="${anchor}" fill="#1d1d1d">${escapeXml(s)}</text>`;
+  const t = (x: number, y: number, s: string, size = 13, weight = "normal", anchor = "start") => svgText(x, y, s, size, weight, anchor);
   const a = doc.delivery_address;
   const parts = [
     `<rect width="${PAPER_W}" height="${PAPER_H}" fill="#fbfaf5"/>`,
@@ -109,26 +177,21 @@ export function manifestSvg(doc: ManifestDocument, rng: Random): string {
     x += w + rng.pick([1, 2, 2, 3]);
   }
   parts.push(`<line x1="240" y1="${PAPER_H - 40}" x2="${PAPER_W - 24}" y2="${PAPER_H - 40}" stroke="#444"/>`);
-  for (let s = rng.int(0, 3); s > 0; s--) {
-    const [cx, cy, rx, ry] = [rng.uniform(0, PAPER_W), rng.uniform(0, PAPER_H), rng.uniform(15, 70), rng.uniform(10, 50)].map(Math.round);
-    parts.push(rng.chance(0.5)
-      ? `<ellipse cx="${cx}" cy="${cy}" rx="${rx}" ry="${ry}" fill="#7a5a2a" fill-opacity="${rng.uniform(0.06, 0.2).toFixed(2)}"/>`
-      : `<circle cx="${cx}" cy="${cy}" r="${rx}" fill="none" stroke="#6b4a1f" stroke-width="${rng.int(2, 6)}" stroke-opacity="${rng.uniform(0.1, 0.3).toFixed(2)}"/>`);
-  }
+  parts.push(...stains(rng, PAPER_W, PAPER_H, 1));
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${PAPER_W}" height="${PAPER_H}">${parts.join("")}</svg>`;
 }
 
 /**
- * One photograph of `doc` as JPEG bytes. The scene is one SVG (a textured surface, the paper with its stains
+ * One photograph of a paper as JPEG bytes. The scene is one SVG (a textured surface, the paper with its stains
  * under a skew + rotation + scale transform, a lighting gradient with vignette), rendered once; then sensor noise
  * (overlay blend), blur and JPEG compression.
  */
-export async function photograph(doc: ManifestDocument, rng: Random, width: number, height: number): Promise<Buffer> {
-  const paper = manifestSvg(doc, rng).replace(/^<svg[^>]*>/, "").replace(/<\/svg>$/, "");
-  const scale = (rng.uniform(0.8, 0.95) * Math.min(width / PAPER_W, height / PAPER_H));
+export async function photograph(p: Paper, rng: Random, width: number, height: number): Promise<Buffer> {
+  const paper = p.svg.replace(/^<svg[^>]*>/, "").replace(/<\/svg>$/, "");
+  const scale = (rng.uniform(0.8, 0.95) * Math.min(width / p.width, height / p.height));
   const [angle, skewX, skewY] = [rng.uniform(-7, 7), rng.uniform(-5, 5), rng.uniform(-3, 3)]; // degrees
   const [cx, cy] = [width / 2 + rng.uniform(-0.05, 0.05) * width, height / 2 + rng.uniform(-0.05, 0.05) * height];
-  const place = `translate(${cx.toFixed(1)} ${cy.toFixed(1)}) rotate(${angle.toFixed(2)}) skewX(${skewX.toFixed(2)}) skewY(${skewY.toFixed(2)}) scale(${scale.toFixed(4)}) translate(${-PAPER_W / 2} ${-PAPER_H / 2})`;
+  const place = `translate(${cx.toFixed(1)} ${cy.toFixed(1)}) rotate(${angle.toFixed(2)}) skewX(${skewX.toFixed(2)}) skewY(${skewY.toFixed(2)}) scale(${scale.toFixed(4)}) translate(${-p.width / 2} ${-p.height / 2})`;
   const hue = rng.uniform(20, 50);
   const grain = Array.from({ length: 12 }, () => `<line x1="0" y1="${rng.int(0, height)}" x2="${width}" y2="${rng.int(0, height)}" stroke="#000" stroke-opacity="0.08" stroke-width="${rng.int(1, 4)}"/>`).join("");
   const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}"><defs>
@@ -172,7 +235,9 @@ export async function synthManifests(options: ManifestOptions): Promise<SynthSum
   const counts = { train: 30, valid: 10, test: 10, ...(options.counts ?? {}) };
   const seed = options.seed ?? 0;
   const variants = options.trainVariants ?? 5;
-  const [width, height] = [options.width ?? 448, options.height ?? 576];
+  const format = options.format ?? "full";
+  if (!MANIFEST_FORMATS.includes(format)) throw new RangeError(`format: expected ${MANIFEST_FORMATS.map((f) => `"${f}"`).join(" or ")}; got ${JSON.stringify(format)}`);
+  const [width, height] = format === "full" ? [options.width ?? 448, options.height ?? 576] : [options.width ?? 224, options.height ?? 224];
   checkSynthOptions(seed, counts);
   if (typeof options.out !== "string" || options.out === "") throw new RangeError("out: give an output folder");
   if (!Number.isInteger(variants) || variants < 1 || variants > 50) throw new RangeError(`trainVariants: expected 1..50; got ${variants}`);
@@ -187,10 +252,19 @@ export async function synthManifests(options: ManifestOptions): Promise<SynthSum
     const nv = split === "train" ? variants : 1;
     const jobs = [...Array(counts[split] * nv).keys()].map((k) => ({ d: Math.floor(k / nv), v: k % nv }));
     const lines = await mapLimit(jobs, 4, async ({ d, v }): Promise<JsonlExample> => {
-      const doc = makeManifest(new Random(itemSeed(seed, "manifest", split, d)));
+      const docRng = new Random(itemSeed(seed, "manifest", split, d));
+      const rng = new Random(itemSeed(seed, "photo", split, d, v));
       const file = `manifest_${String(d).padStart(4, "0")}_v${v}.jpg`;
-      const jpeg = await photograph(doc, new Random(itemSeed(seed, "photo", split, d, v)), width, height);
-      await writeFileAtomic(join(dir, file), jpeg);
+      let doc: ManifestDocument | CompactManifestDocument;
+      let paper: Paper;
+      if (format === "full") {
+        const full = makeManifest(docRng);
+        [doc, paper] = [full, { svg: manifestSvg(full, rng), width: PAPER_W, height: PAPER_H }];
+      } else {
+        const compact = makeCompactManifest(docRng);
+        [doc, paper] = [compact, { svg: compactManifestSvg(compact, rng), width: COMPACT_PAPER, height: COMPACT_PAPER }];
+      }
+      await writeFileAtomic(join(dir, file), await photograph(paper, rng, width, height));
       return { image: file, prefix: MANIFEST_PREFIX, suffix: JSON.stringify(doc) };
     });
     await writeJsonl(join(dir, "annotations.jsonl"), lines);
