@@ -42,6 +42,11 @@ export interface MemoryPlanOptions {
   quant?: { bits?: 4 | 8; blockSize?: number; doubleQuant?: boolean };
   /** Bytes per value of the checkpoint on disk. Default 2 (BF16, as published). */
   diskBytesPerValue?: number;
+  /**
+   * "qlora" only: the loader quantizes each linear as it reads it (`fromPretrained` with `quantizationConfig`), so
+   * loading peaks at the quantized model + one tensor. `false`: float32 first, then `quantizeModel`. Default true.
+   */
+  quantizeWhileLoading?: boolean;
 }
 
 export interface MemoryPlanRow {
@@ -70,7 +75,7 @@ export interface MemoryPlan {
   activationBytes: number;
   /** Bytes the backward pass holds until it ends: activation gradients and transposed weights (0 in "inference"). */
   backwardBytes: number;
-  /** Bytes while loading: today's loader makes every weight float32-resident before any quantization. */
+  /** Bytes while loading: the resident weights (float32, or quantized while loading) + one tensor in transit. */
   loadPeakBytes: number;
   /** Bytes during a step (or a generate call in "inference"). */
   stepPeakBytes: number;
@@ -129,6 +134,7 @@ function resolveOptions(o: MemoryPlanOptions): MemoryPlan["options"] {
     loraTargets: o.loraTargets ?? PALIGEMMA_PROJECTIONS,
     quant: { bits, blockSize: positiveInt("quant.blockSize", o.quant?.blockSize ?? 64), doubleQuant: o.quant?.doubleQuant ?? true },
     diskBytesPerValue: o.diskBytesPerValue ?? 2,
+    quantizeWhileLoading: o.quantizeWhileLoading ?? true,
   };
 }
 
@@ -195,13 +201,24 @@ export function planMemory(cfg: PaliGemmaConfig, options: MemoryPlanOptions = {}
   const gradBytes = trainableValues * F32;
   const adamBytes = 2 * trainableValues * F32;
   const stepPeakBytes = residentWeightBytes + loraBytes + gradBytes + adamBytes + activationBytes + backwardBytes + dequantBytes;
-  const loadPeakBytes = float32WeightBytes;
+  // Loading streams one tensor at a time: besides what stays resident, its bytes as read, and a float32 copy when
+  // the resident form is another array (a transposed linear, or the codes of a quantized one).
+  const quantizedWhileLoading = o.mode === "qlora" && o.quantizeWhileLoading;
+  const transitBytes = Math.max(...specs.map((p) => product(p.hfShape) * (o.diskBytesPerValue + (p.layout === "plain" ? 0 : F32))));
+  const loadPeakBytes = (quantizedWhileLoading ? residentWeightBytes : float32WeightBytes) + transitBytes;
   const diskBytes = parameters * o.diskBytesPerValue;
 
   const T = activations.sequenceLength;
   const rows: MemoryPlanRow[] = [
     { what: "checkpoint on disk", bytes: diskBytes, counted: false, note: `${o.diskBytesPerValue * 8}-bit values; read one tensor at a time` },
-    { what: "weights while loading", bytes: loadPeakBytes, counted: true, note: "float32, all resident (the loader does not quantize while reading)" },
+    {
+      what: "weights while loading",
+      bytes: loadPeakBytes,
+      counted: true,
+      note: quantizedWhileLoading
+        ? "quantized while reading + one tensor in transit (no float32 model)"
+        : `float32, all resident + one tensor in transit${o.mode === "qlora" ? " (quantizeModel after loading)" : ""}`,
+    },
     {
       what: "weights, resident",
       bytes: residentWeightBytes,

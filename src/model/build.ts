@@ -16,13 +16,18 @@ export interface PaliGemmaModules {
   languageModel: Gemma2Decoder;
 }
 
-export function buildModules(cfg: PaliGemmaConfig, params: ParamMap): PaliGemmaModules {
+/**
+ * The towers over `params`. `linears` holds ready layers by HF module name (quantized while loading) that take
+ * the slot instead of a float `Linear` over `params` (tinygrad's "the linear layer is an argument").
+ */
+export function buildModules(cfg: PaliGemmaConfig, params: ParamMap, linears: ReadonlyMap<string, LinearLayer> = new Map()): PaliGemmaModules {
   const get = (name: string): tf.Variable => {
     const v = params.get(name);
     if (!v) throw new Error(`internal: parameter ${name} was not created`);
     return v;
   };
-  const linear = (name: string, bias: boolean) => new Linear(get(`${name}.weight`), bias ? get(`${name}.bias`) : null);
+  const float = (name: string, bias: boolean) => new Linear(get(`${name}.weight`), bias ? get(`${name}.bias`) : null);
+  const linear = (name: string, bias: boolean): LinearLayer => linears.get(name) ?? float(name, bias);
   const ln = (name: string) => ({ gamma: get(`${name}.weight`), beta: get(`${name}.bias`) });
 
   const V = "vision_tower.vision_model.";
@@ -61,7 +66,7 @@ export function buildModules(cfg: PaliGemmaConfig, params: ParamMap): PaliGemmaM
   return {
     visionTower: {
       config: cfg.visionConfig,
-      patchEmbedding: linear(`${V}embeddings.patch_embedding`, true),
+      patchEmbedding: float(`${V}embeddings.patch_embedding`, true),
       positionEmbedding: get(`${V}embeddings.position_embedding.weight`),
       layers: vLayers,
       postLayerNorm: ln(`${V}post_layernorm`),

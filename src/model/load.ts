@@ -2,103 +2,19 @@
  * Creating parameters: from a Hugging Face checkpoint directory (config.json + model.safetensors or sharded
  * model-0000i-of-0000n.safetensors + index), or randomly from a config. Loading fails loudly: missing and unused
  * tensors are reported together, every shape and dtype is checked against the keymap, and tensors are read one at a
- * time by offset (never a whole multi-GB file in memory), converted to float32, and uploaded.
+ * time by offset (never a whole multi-GB file in memory), converted to float32, and uploaded (`stream-load.ts`).
  */
 import { tf } from "../tf.js";
 import type { PaliGemmaConfig } from "../config/types.js";
-import { SafetensorsCheckpoint } from "../io/safetensors.js";
-import {
-  canonicalName,
-  internalShape,
-  paliGemmaParamSpecs,
-  toInternalLayout,
-  TIED_LM_HEAD,
-  type ParamSpec,
-} from "../io/keymap.js";
+import { internalShape, paliGemmaParamSpecs } from "../io/keymap.js";
 import type { ParamMap } from "./build.js";
+import { streamCheckpoint } from "./stream-load.js";
 
-export class CheckpointError extends Error {
-  constructor(
-    message: string,
-    readonly path: string,
-  ) {
-    super(message);
-    this.name = "CheckpointError";
-  }
-}
+export { CheckpointError } from "./checkpoint-error.js";
 
-function listSome(names: string[], max = 8): string {
-  return names.slice(0, max).join(", ") + (names.length > max ? `, … (${names.length - max} more)` : "");
-}
-
-/** Read every parameter of `cfg` from the checkpoint at `path` (a directory or a .safetensors file). */
+/** Read every parameter of `cfg` as float32 from the checkpoint at `path` (a directory or a .safetensors file). */
 export async function loadParams(cfg: PaliGemmaConfig, path: string): Promise<ParamMap> {
-  const ckpt = await SafetensorsCheckpoint.open(path);
-  const params: ParamMap = new Map();
-  try {
-    const specs = paliGemmaParamSpecs(cfg);
-    const fileName = new Map<string, string>(); // canonical → name in file
-    for (const k of ckpt.keys()) {
-      const canonical = canonicalName(k);
-      const other = fileName.get(canonical);
-      if (other !== undefined && canonical !== TIED_LM_HEAD) {
-        // Old and new HF spellings of one weight (e.g. `language_model.model.norm.weight` and
-        // `model.language_model.norm.weight`): which one is meant is ambiguous, so refuse instead of picking one.
-        throw new CheckpointError(
-          `${path}: tensors "${other}" and "${k}" are both ${canonical} (old and new Hugging Face naming); ` +
-            `keep only one of them`,
-          path,
-        );
-      }
-      fileName.set(canonical, k);
-    }
-    const wanted = new Set(specs.map((s) => s.name));
-    const missing = specs.filter((s) => !fileName.has(s.name)).map((s) => s.name);
-    const unused = [...fileName.keys()].filter((k) => !wanted.has(k) && k !== TIED_LM_HEAD);
-    if (missing.length || unused.length) {
-      const parts = [];
-      if (missing.length) parts.push(`missing ${missing.length} tensor(s): ${listSome(missing)}`);
-      if (unused.length) parts.push(`${unused.length} tensor(s) the config does not use: ${listSome(unused)}`);
-      throw new CheckpointError(
-        `${path}: checkpoint does not match config.json — ${parts.join("; ")}. ` +
-          `Check that config.json belongs to these weights (layer counts, image size).`,
-        path,
-      );
-    }
-    for (const spec of specs) {
-      const name = fileName.get(spec.name)!;
-      const info = ckpt.info(name);
-      checkSpec(spec, info.shape, info.dtype, info.file);
-      const host = await ckpt.read(name);
-      const bad = firstNonFinite(host.data as Float32Array);
-      if (bad >= 0) {
-        throw new CheckpointError(`${info.file}: tensor "${name}" holds ${(host.data as Float32Array)[bad]} at flat index ${bad}; ` +
-          `the checkpoint is corrupt (or was saved after training diverged): use another checkpoint`, info.file);
-      }
-      const data = toInternalLayout(spec, host.data as Float32Array);
-      const t = tf.tensor(data, internalShape(spec), "float32");
-      params.set(spec.name, tf.variable(t, true));
-      t.dispose(); // the variable holds its own reference to the data
-    }
-    return params;
-  } catch (e) {
-    for (const v of params.values()) v.dispose();
-    throw e;
-  } finally {
-    await ckpt.close();
-  }
-}
-
-function checkSpec(spec: ParamSpec, shape: number[], dtype: string, file: string): void {
-  if (!["F32", "F16", "BF16", "F64"].includes(dtype)) {
-    throw new CheckpointError(`${file}: tensor "${spec.name}" has dtype ${dtype}; a model weight must be F32, BF16, F16 or F64`, file);
-  }
-  if (shape.length !== spec.hfShape.length || shape.some((d, i) => d !== spec.hfShape[i])) {
-    throw new CheckpointError(
-      `${file}: tensor "${spec.name}" has shape [${shape}] but config.json implies [${spec.hfShape}]`,
-      file,
-    );
-  }
+  return (await streamCheckpoint(cfg, path)).params;
 }
 
 /**
@@ -121,10 +37,4 @@ export function randomParams(cfg: PaliGemmaConfig, opts: { seed?: number; std?: 
     t.dispose();
   }
   return params;
-}
-
-/** Index of the first NaN or ±Infinity in `data`, or -1. */
-function firstNonFinite(data: ArrayLike<number>): number {
-  for (let i = 0; i < data.length; i++) if (!Number.isFinite(data[i]!)) return i;
-  return -1;
 }

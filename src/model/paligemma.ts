@@ -16,9 +16,12 @@ import { saveShardedSafetensors, type TensorToWrite } from "../io/safetensors-wr
 import { initBackend, type BackendName } from "../backend/select.js";
 import { checkMemoryBeforeLoad, type MemoryCheckOptions } from "../memory/check.js";
 import { memoryLimit } from "../memory/limit.js";
+import { resolveQuantization, type BitsAndBytesConfig, type ResolvedQuantization } from "../config/quantization.js";
+import type { ProgressCallback } from "../events/progress.js";
+import { streamCheckpoint } from "./stream-load.js";
 import { paliGemmaParamSpecs, toCheckpointLayout } from "../io/keymap.js";
 import { buildModules, type PaliGemmaModules, type ParamMap } from "./build.js";
-import { loadParams, randomParams } from "./load.js";
+import { randomParams } from "./load.js";
 import { siglipVisionTower } from "./siglip.js";
 import { gemma2Decoder } from "./gemma2.js";
 import { additiveMask, applySlidingWindow, makePrefixLmMask } from "./masks.js";
@@ -42,6 +45,17 @@ export interface LoadOptions extends MemoryCheckOptions {
   backend?: BackendName;
 }
 
+export interface PretrainedOptions extends LoadOptions {
+  /**
+   * Quantize the linears while reading the checkpoint (transformers' `quantization_config`): each float32 weight
+   * exists only while it is quantized, so the float32 model is never resident. Equals `fromPretrained` then
+   * `quantizeModel` bit for bit. The memory check then plans "qlora" unless `memoryPlan` says otherwise.
+   */
+  quantizationConfig?: BitsAndBytesConfig;
+  /** `load` progress, one update per tensor. */
+  onProgress?: ProgressCallback;
+}
+
 /** A linear slot of the model, by its HF module path (e.g. `language_model.model.layers.0.self_attn.q_proj`). */
 export interface LinearSlot {
   name: string;
@@ -55,8 +69,10 @@ export class PaliGemmaForConditionalGeneration implements TrainableModel {
   constructor(
     readonly config: PaliGemmaConfig,
     private readonly params: ParamMap,
+    /** Layers that take their slot instead of a float Linear over `params` (quantized while loading). */
+    linears?: ReadonlyMap<string, LinearLayer>,
   ) {
-    this.modules = buildModules(config, params);
+    this.modules = buildModules(config, params, linears);
   }
 
   /**
@@ -64,16 +80,22 @@ export class PaliGemmaForConditionalGeneration implements TrainableModel {
    * Before reading any weight, the memory plan (`options.memoryPlan`, default inference) is checked against the
    * backend's limit: a MemoryPlanError names the figure, the limit and the ways out (`memoryCheck: false` skips it).
    */
-  static async fromPretrained(dir: string, options: LoadOptions = {}): Promise<PaliGemmaForConditionalGeneration> {
+  static async fromPretrained(dir: string, options: PretrainedOptions = {}): Promise<PaliGemmaForConditionalGeneration> {
+    const quantize = options.quantizationConfig === undefined ? undefined : resolveQuantization(options.quantizationConfig);
     await initBackend({ backend: options.backend });
     const config = await loadPaliGemmaConfig(dir);
-    checkMemoryBeforeLoad(config, options, memoryLimit(), dir);
-    return new PaliGemmaForConditionalGeneration(config, await loadParams(config, dir));
+    checkMemoryBeforeLoad(config, withQuantizedPlan(options, quantize), memoryLimit(), dir);
+    const { params, linears } = await streamCheckpoint(config, dir, { quantize, onProgress: options.onProgress });
+    return new PaliGemmaForConditionalGeneration(config, params, linears);
   }
 
-  /** A randomly initialised model (seeded) for tests and benchmarks. */
+  /**
+   * A randomly initialised model (seeded) for tests and benchmarks. The same memory check as `fromPretrained`
+   * runs first (`memoryCheck: false` skips it).
+   */
   static async fromConfig(config: PaliGemmaConfig, options: LoadOptions & { seed?: number; std?: number } = {}) {
     await initBackend({ backend: options.backend });
+    checkMemoryBeforeLoad(config, options, memoryLimit(), "fromConfig");
     return new PaliGemmaForConditionalGeneration(config, randomParams(config, options));
   }
 
@@ -328,4 +350,8 @@ export class PaliGemmaForConditionalGeneration implements TrainableModel {
   }
 }
 
-
+/** The plan `fromPretrained` checks: with a quantizationConfig and no plan given, QLoRA with that storage. */
+function withQuantizedPlan(options: PretrainedOptions, q: ResolvedQuantization | undefined): MemoryCheckOptions {
+  if (!q || options.memoryPlan) return options;
+  return { ...options, memoryPlan: { mode: "qlora", quant: { bits: q.bits, blockSize: q.blockSize, doubleQuant: q.doubleQuant } } };
+}
