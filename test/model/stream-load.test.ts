@@ -26,6 +26,7 @@ import { TINY } from "../helpers/golden.js";
 import { copyConfig, makeBf16Copy, makeShardedCopy, readGoldenWeights, toWritable } from "../helpers/checkpoints.js";
 import { useBackend } from "../helpers/backends.js";
 import { makeTmpDir } from "../helpers/tmp.js";
+import { writeRandomBf16Checkpoint } from "../helpers/random-checkpoint.js";
 
 const NF4 = { loadIn4bit: true, bnb4bitUseDoubleQuant: true } as const;
 
@@ -227,4 +228,27 @@ describe("streamed loading", () => {
       assert.equal(tf.memory().numTensors, before);
     }
   });
+});
+
+test("the random full-size checkpoint writer (bench --only 3b) makes hub-style shards that stream-load", async () => {
+  await useBackend("cpu");
+  const tmp = await makeTmpDir("random-ckpt-");
+  try {
+    const dir = await writeRandomBf16Checkpoint(TINY, tmp.path, { seed: 1, maxShardBytes: 60_000 });
+    const ckpt = await SafetensorsCheckpoint.open(dir);
+    assert.ok(ckpt.files.length >= 2, `${ckpt.files.length} shard(s)`);
+    assert.match(ckpt.files[0]!, new RegExp(`model-00001-of-0000${ckpt.files.length}\\.safetensors$`));
+    await ckpt.close();
+    const model = await PaliGemmaForConditionalGeneration.fromPretrained(dir, { backend: "cpu", quantizationConfig: NF4 });
+    const params = model.namedParameters();
+    const ln = params.get("vision_tower.vision_model.post_layernorm.weight")!.dataSync();
+    assert.ok(ln.every((v) => v === 1)); // LayerNorm γ = 1
+    const emb = params.get("language_model.model.embed_tokens.weight")!;
+    const std = tf.tidy(() => tf.moments(emb).variance.sqrt().dataSync()[0]!);
+    assert.ok(Math.abs(std - 0.02) < 0.002, `embedding std ${std}`); // N(0, 0.02)
+    disposeQuantizedLayers(model);
+    model.dispose();
+  } finally {
+    await tmp.cleanup();
+  }
 });
