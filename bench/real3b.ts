@@ -16,7 +16,7 @@
  *
  * Before loading it checks that the machine has the plan's peak free (plus 2 GB), and stops otherwise.
  */
-import { freemem, tmpdir } from "node:os";
+import { freemem, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { tf } from "../src/tf.js";
 import { initBackend, type BackendName } from "../src/backend/select.js";
@@ -36,6 +36,11 @@ import { BENCH_LORA } from "./train.js";
 
 const log = (s: string) => process.stderr.write(s + "\n");
 const seconds = (t0: number) => (performance.now() - t0) / 1000;
+/** CPU seconds (user + system, all threads) since `c0`: on a shared machine wall time says little, this says more. */
+const cpuSeconds = (c0: NodeJS.CpuUsage) => {
+  const d = process.cpuUsage(c0);
+  return (d.user + d.system) / 1e6;
+};
 
 /** Token layout of one training row: 256 image tokens, bos, 8 prefix tokens, "\n" | 8 suffix tokens, eos. */
 const LAYOUT = { prefix: 8, suffix: 8, bos: 2, newline: 108, eos: 1 } as const;
@@ -87,6 +92,7 @@ export async function bench3b(o: { backend?: BackendName } = {}): Promise<void> 
     const baseRss = process.memoryUsage.rss();
     mem.reset();
     t0 = performance.now();
+    const loadCpu0 = process.cpuUsage();
     const base = await PaliGemmaForConditionalGeneration.fromPretrained(dir, {
       backend,
       quantizationConfig: { loadIn4bit: true, bnb4bitQuantType: "nf4", bnb4bitUseDoubleQuant: true },
@@ -96,6 +102,7 @@ export async function bench3b(o: { backend?: BackendName } = {}): Promise<void> 
       },
     });
     const loadSeconds = seconds(t0);
+    const loadCpu = cpuSeconds(loadCpu0);
     const loadPeak = mem.peak();
     const loadedRss = process.memoryUsage.rss();
     log(`3b: loaded in ${loadSeconds.toFixed(1)} s, peak RSS ${formatBytes(loadPeak.rssBytes)}`);
@@ -120,15 +127,21 @@ export async function bench3b(o: { backend?: BackendName } = {}): Promise<void> 
     let stepSeconds = 0;
     let loss = NaN;
     let stepStart = 0;
+    let stepCpu0 = process.cpuUsage();
+    let stepCpu = 0;
     mem.reset();
     const trainer = new Trainer({
       model, collator,
       trainDataset: { length: 1, get: async () => ({ image: "bench:0", prefix: "", suffix: "" }) },
       args: { outputDir: "unused-bench-output", saveStrategy: "no", maxSteps: 1, perDeviceTrainBatchSize: 1, learningRate: 1e-4, loggingSteps: 1_000_000, logLevel: "error" },
       callbacks: [{
-        onStepBegin: () => void (stepStart = performance.now()),
+        onStepBegin: () => {
+          stepStart = performance.now();
+          stepCpu0 = process.cpuUsage();
+        },
         onStepEnd: (e) => {
           stepSeconds = seconds(stepStart);
+          stepCpu = cpuSeconds(stepCpu0);
           loss = e.loss;
         },
       }],
@@ -143,15 +156,16 @@ export async function bench3b(o: { backend?: BackendName } = {}): Promise<void> 
       "| --- | --- | --- |",
       row("write the random BF16 checkpoint (2 shards)", `${writeSeconds.toFixed(1)} s${writeSeconds < 1 ? " (kept from an earlier run)" : ""}`, formatBytes(plan.diskBytes) + " on disk"),
       row("WASM: refused before reading a weight", `${refusedSeconds.toFixed(2)} s`, `needs ${formatBytes(refusal.plan.peakBytes)}, heap ${formatBytes(refusal.limit.bytes)}`),
-      row("load + quantize while loading", `${loadSeconds.toFixed(1)} s`, ""),
+      row("load + quantize while loading", `${loadSeconds.toFixed(1)} s (${loadCpu.toFixed(1)} s of CPU)`, ""),
       row("peak RSS while loading", `${formatBytes(loadPeak.rssBytes)} (${formatBytes(baseRss)} before)`, formatBytes(plan.loadPeakBytes)),
       row("RSS after loading", formatBytes(loadedRss), `${formatBytes(plan.residentWeightBytes)} resident weights`),
       row("peak backend bytes while loading (tf.memory)", formatBytes(loadPeak.tfBytes), ""),
-      row("one LoRA step (fwd + bwd + AdamW)", `${stepSeconds.toFixed(1)} s, loss ${loss.toFixed(3)}`, ""),
+      row("one LoRA step (fwd + bwd + AdamW)", `${stepSeconds.toFixed(1)} s (${stepCpu.toFixed(1)} s of CPU), loss ${loss.toFixed(3)}`, ""),
       row("peak RSS during the step", formatBytes(stepPeak.rssBytes), formatBytes(plan.stepPeakBytes)),
     ].join("\n"));
     console.log(`\nRSS includes Node, TensorFlow's runtime and ${formatBytes(baseRss)} already resident before loading; ` +
-      `the plan counts tensors only. ${formatBytes(free)} was free when the section started (limit: ${limit.is}, ${formatBytes(limit.bytes)}).`);
+      `the plan counts tensors only. ${formatBytes(free)} was free when the section started (limit: ${limit.is}, ${formatBytes(limit.bytes)}); ` +
+      `load average ${loadavg()[0]!.toFixed(1)} at the end.`);
   } finally {
     mem.stop();
   }
