@@ -200,11 +200,11 @@ export function planMemory(cfg: PaliGemmaConfig, options: MemoryPlanOptions = {}
   const loraBytes = o.mode === "lora" || o.mode === "qlora" ? trainableValues * F32 : 0;
   const gradBytes = trainableValues * F32;
   const adamBytes = 2 * trainableValues * F32;
-  // The tied LM head in training: logits = h·Eᵀ goes through ops/matmul.ts's matMulT, which materialises Eᵀ
-  // [D, V] for the forward and, in its custom gradient, also computes the gradient of that copy (another [D, V]),
-  // even when the embedding is frozen (LoRA, QLoRA). Measured on the real 3B config: 2 × 2.37 GB.
+  // The tied LM head in training, logits = h·Eᵀ: a full fine-tune keeps Eᵀ [D, V] until the backward pass ends
+  // and gives it a gradient (ops/matmul.ts's matMulT); with the embedding frozen (LoRA, QLoRA) Eᵀ is a temporary
+  // of the forward (matMulTFrozen). The real 3B config's Eᵀ is 2.37 GB.
   const vocabBytes = F32 * tc.vocabSize * tc.hiddenSize;
-  const lmHeadBytes = o.mode === "inference" ? 0 : 2 * vocabBytes;
+  const lmHeadBytes = o.mode === "inference" ? 0 : o.mode === "full" ? 2 * vocabBytes : vocabBytes;
   const stepPeakBytes = residentWeightBytes + loraBytes + gradBytes + adamBytes + activationBytes + backwardBytes + dequantBytes + lmHeadBytes;
   // Loading streams one tensor at a time: besides what stays resident, its bytes as read, and a float32 copy when
   // the resident form is another array (a transposed linear, or the codes of a quantized one).
@@ -251,7 +251,12 @@ export function planMemory(cfg: PaliGemmaConfig, options: MemoryPlanOptions = {}
     });
   }
   if (lmHeadBytes) {
-    rows.push({ what: "LM head transients", bytes: lmHeadBytes, counted: true, note: "transposed tied embedding [D,V] for h·Eᵀ and its gradient (computed even when frozen)" });
+    rows.push({
+      what: "LM head transients",
+      bytes: lmHeadBytes,
+      counted: true,
+      note: o.mode === "full" ? "transposed tied embedding [D,V] for h·Eᵀ and its gradient" : "transposed tied embedding [D,V] for h·Eᵀ, during the forward only (frozen)",
+    });
   }
   if (dequantBytes) rows.push({ what: "dequantized weight", bytes: dequantBytes, counted: true, note: "largest linear in float32, and its gradient" });
 

@@ -27,7 +27,7 @@ import { gemma2Decoder } from "./gemma2.js";
 import { additiveMask, applySlidingWindow, makePrefixLmMask } from "./masks.js";
 import { ropeTables } from "../ops/rope.js";
 import { gatherRows } from "../ops/gather.js";
-import { matMul, matMulT, swapLastAxes } from "../ops/matmul.js";
+import { matMul, matMulT, matMulTFrozen, swapLastAxes } from "../ops/matmul.js";
 import type { DecodeCache } from "./kvcache.js";
 import { softcap } from "../ops/elementwise.js";
 import { causalLmLoss, crossEntropy, lossRows } from "../ops/loss.js";
@@ -227,12 +227,13 @@ export class PaliGemmaForConditionalGeneration implements TrainableModel {
   /**
    * Logits from final hidden states: tied LM head (h·Eᵀ), then the final soft-cap. float32[N,D] → float32[N,V].
    * During generation Eᵀ is computed once per call (`lmHeadT`); otherwise the transpose is part of the graph so the
-   * tied embedding receives the head's gradient.
+   * tied embedding receives the head's gradient, unless it is frozen (LoRA, QLoRA): then Eᵀ is only a temporary.
    */
   lmHeadRows(h: tf.Tensor, lmHeadT: tf.Tensor | null = null): tf.Tensor {
     return tf.tidy(() => {
       const cap = this.config.textConfig.finalLogitSoftcapping;
-      const logits = lmHeadT ? matMul(h, lmHeadT) : matMulT(h, this.modules.languageModel.embedTokens);
+      const E = this.modules.languageModel.embedTokens;
+      const logits = lmHeadT ? matMul(h, lmHeadT) : E.trainable ? matMulT(h, E) : matMulTFrozen(h, E);
       return cap ? softcap(logits, cap) : logits;
     });
   }
