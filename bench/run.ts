@@ -6,7 +6,10 @@
  *     npm run bench -- --backend cpu --only tiny      # or PALIGEMMA_BACKEND=cpu
  *     node dist/bench/run.js --only small --iters 5 --batch4 --profile
  *
- * Flags: --backend cpu|wasm|tensorflow, --only tiny|small, --iters N (timed iterations after 1 warm-up; default
+ * `--only 3b` runs only the real-3B-config section instead (bench/real3b.ts: write a random BF16 checkpoint,
+ * refuse it on WASM, load it with QLoRA on the native backend, one LoRA step, peak RSS beside the memory plan).
+ *
+ * Flags: --backend cpu|wasm|tensorflow, --only tiny|small|3b, --iters N (timed iterations after 1 warm-up; default
  * 10 for tiny, 3 for small), --batch4 (also B=4 forward and fwd+bwd for small), --profile (top-5 kernels of one
  * forward and one fwd+bwd of the largest model run). On the cpu backend `small` is skipped unless asked for with
  * `--only small` (~40× slower than wasm). Each job (model × workload, see jobs.ts) runs in a child process of
@@ -19,6 +22,7 @@
 import { benchPreprocess, findPython, formatPreprocess, type PreprocessRow } from "./preprocess.js";
 import { TORCH_MODULES, comparisonTable, ourMeasurements, runTorchPeers } from "./torch.js";
 import { benchTrainingModesIsolated, trainTable } from "./train.js";
+import { bench3b } from "./real3b.js";
 import { fork } from "node:child_process";
 import { mkdir, writeFile } from "node:fs/promises";
 import { cpus, loadavg, totalmem } from "node:os";
@@ -53,14 +57,14 @@ function parseFlags() {
   if (backend !== undefined && !(BACKEND_NAMES as readonly string[]).includes(backend)) {
     throw new Error(`--backend: unknown backend "${backend}"; use one of ${BACKEND_NAMES.join(", ")}`);
   }
-  if (values.only !== undefined && values.only !== "tiny" && values.only !== "small") {
-    throw new Error(`--only: got "${values.only}"; use tiny or small`);
+  if (values.only !== undefined && !["tiny", "small", "3b"].includes(values.only)) {
+    throw new Error(`--only: got "${values.only}"; use tiny, small or 3b`);
   }
   const iters = values.iters === undefined ? undefined : Number(values.iters);
   if (iters !== undefined && !(Number.isInteger(iters) && iters >= 1)) throw new Error(`--iters: expected an integer ≥ 1, got "${values.iters}"`);
   return {
     backend: backend as BackendName | undefined,
-    only: values.only as "tiny" | "small" | undefined,
+    only: values.only as "tiny" | "small" | "3b" | undefined,
     iters,
     batch4: values.batch4!,
     profile: values.profile!,
@@ -136,6 +140,7 @@ function decodeRate(rows: Row[]): DerivedRow | null {
 }
 
 async function main(flags: Flags): Promise<void> {
+  if (flags.only === "3b") return bench3b({ backend: flags.backend });
   const t0 = performance.now();
   const info = await initBackend({ backend: flags.backend });
   const header: Header = {

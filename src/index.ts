@@ -33,8 +33,10 @@ export {
   type ForwardOptions,
   type ForwardOutput,
   type LoadOptions,
+  type PretrainedOptions,
   type LinearSlot,
 } from "./model/paligemma.js";
+export { resolveQuantization, type BitsAndBytesConfig } from "./config/quantization.js";
 export type { TrainableModel } from "./model/trainable.js";
 export { GemmaTokenizer, TokenizerError, IMAGE_TOKEN, NUM_LOC_TOKENS, NUM_SEG_TOKENS, type EncodeOptions, type DecodeOptions } from "./io/tokenizer.js";
 export {

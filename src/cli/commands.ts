@@ -59,6 +59,16 @@ export const REPORT_USAGE = `usage: paligemma-ts report RUN_DIR
 
   example: paligemma-ts report runs/2026-12-03T10-00-00`;
 
+export const PLAN_USAGE = `usage: paligemma-ts plan MODEL_DIR [--strategy lora|qlora|freeze|full] [--batch N] [--text-tokens N]
+                         [--gradient-checkpointing] [--backend tensorflow|wasm|cpu]
+
+  Prints the memory plan of fine-tuning MODEL_DIR (a checkpoint directory, or nano) without reading a weight:
+  weights by storage format (float32, or NF4 quantized while loading for qlora), LoRA and AdamW state,
+  activations and the backward pass at the batch asked, the peak, and the backend's limit with the verdict.
+  train and job print the same table before loading. freeze is planned as full (an upper bound).
+
+  example: paligemma-ts plan weights/paligemma2-3b-pt-224 --strategy qlora --batch 1 --backend tensorflow`;
+
 export const JOB_USAGE = `usage: paligemma-ts job [--task json|detection] [--out RUN_DIR] [--seed N] [--model DIR|nano] [--max-steps N] [--num-beams N]
                         [--train-budget SECONDS] [--test-limit N] [--quiet]
 
@@ -111,6 +121,32 @@ export async function trainCommand(args: readonly string[], io: CliIo = processI
   });
   io.out(`trained ${r.output.globalStep} steps (train_loss ${r.output.trainingLoss.toFixed(4)}) → ${resolve(out)}`);
   io.out(`next: paligemma-ts evaluate ${out} --data ${p.positional[0]}   ·   paligemma-ts predict ${out} IMAGE`);
+  return 0;
+}
+
+export async function planCommand(args: readonly string[], io: CliIo = processIo): Promise<number> {
+  const specs = [cli("strategy", "string"), cli("batch", "number"), cli("textTokens", "number"), cli("gradientCheckpointing", "boolean"), BACKEND];
+  const p = parseFlags(args, specs, "plan");
+  if (p.values.get("help")) return io.out(PLAN_USAGE), 0;
+  if (p.positional.length !== 1) throw new UsageError(`plan needs exactly one MODEL_DIR; got ${p.positional.length ? p.positional.join(" ") : "none"}`, "plan");
+  const { checkStrategy } = await import("../jobs/strategy.js");
+  const { resolveModelDir } = await import("../jobs/model-ref.js");
+  const ref = p.positional[0]!;
+  const { strategyMemoryPlan } = await import("../jobs/memory-plan.js");
+  let strategy: ReturnType<typeof checkStrategy>;
+  try {
+    strategy = checkStrategy((p.values.get("strategy") as string | undefined) ?? "lora");
+  } catch (e) {
+    throw new UsageError((e as Error).message, "plan");
+  }
+  // only config.json is read: any directory holding one will do ("nano" names the bundled model)
+  const { text } = await strategyMemoryPlan(ref === "nano" ? resolveModelDir(ref) : resolve(ref), strategy, {
+    backend: p.values.get("backend") as never,
+    batchSize: p.values.get("batch") as number | undefined,
+    textTokens: p.values.get("textTokens") as number | undefined,
+    gradientCheckpointing: p.values.get("gradientCheckpointing") as boolean | undefined,
+  });
+  io.out(text);
   return 0;
 }
 

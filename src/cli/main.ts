@@ -6,6 +6,7 @@
  *   predict   generate for images with a run or a model
  *   evaluate  score a run or a model on a dataset split
  *   report    write a run's report.html
+ *   plan      the memory plan of fine-tuning a model (no weight read)
  *   data      synthetic datasets, validation, description, conversion (src/cli/data.ts)
  *   smoke     end-to-end check of the model path on this machine
  * `--help`/`-h` at every level; usage errors exit 2, failures 1. Commands load their modules on demand, so
@@ -25,6 +26,7 @@ export const USAGE = `usage: paligemma-ts <command> [options]     (paligemma-ts 
   predict    generate for IMAGE... with a run directory or a model
   evaluate   score a run or a model on a dataset split (JSON metrics or mAP)
   report     write RUN_DIR/report.html from its report.json
+  plan       the memory plan of fine-tuning MODEL_DIR (weights, LoRA/AdamW state, activations, peak, limit)
   data       synth | validate | describe | convert datasets
   smoke      end-to-end check of the model path on this machine
 
@@ -36,7 +38,7 @@ const SMOKE_USAGE = `usage: paligemma-ts smoke [--backend tensorflow|wasm|cpu] [
 
   example: paligemma-ts smoke --backend wasm`;
 
-const COMMANDS = ["job", "train", "predict", "evaluate", "report", "data", "smoke", "help"];
+const COMMANDS = ["job", "train", "predict", "evaluate", "report", "plan", "data", "smoke", "help"];
 
 function flag(args: string[], name: string): string | undefined {
   const i = args.indexOf(name);
@@ -86,6 +88,8 @@ export async function main(argv: string[]): Promise<number> {
       return c.evaluateCommand(args);
     case "report":
       return c.reportCommand(args);
+    case "plan":
+      return c.planCommand(args);
   }
   const near = nearestName(cmd, COMMANDS);
   throw new UsageError(`unknown command "${cmd}"${near ? ` (did you mean "${near}"?)` : ""}`);
@@ -97,6 +101,7 @@ const USAGES: Record<string, () => Promise<string>> = {
   predict: async () => (await import("./commands.js")).PREDICT_USAGE,
   evaluate: async () => (await import("./commands.js")).EVALUATE_USAGE,
   report: async () => (await import("./commands.js")).REPORT_USAGE,
+  plan: async () => (await import("./commands.js")).PLAN_USAGE,
   smoke: async () => SMOKE_USAGE,
 };
 

@@ -22,7 +22,8 @@ import { TrainingArguments, type TrainingArgumentsInit } from "../train/argument
 import { CONSOLE_LOGGER, type TrainerLogger } from "../train/log-lines.js";
 import type { ProgressCallback } from "../events/progress.js";
 import type { BackendName } from "../backend/select.js";
-import { DEFAULT_LORA, prepareModel, saveTrained, usesAdapter, type Strategy } from "./strategy.js";
+import { DEFAULT_LORA, QLORA_QUANTIZATION, prepareModel, saveTrained, usesAdapter, type Strategy } from "./strategy.js";
+import { strategyMemoryPlan } from "./memory-plan.js";
 import { suffixLengths } from "./generation-length.js";
 import { resolveModelDir } from "./model-ref.js";
 import { isRunDir, readRunConfig, writeRunConfig, type RunConfig } from "./run-dir.js";
@@ -89,7 +90,19 @@ export async function fineTune(o: FineTuneOptions): Promise<FineTuneResult> {
   });
   const processor = o.loaded?.processor ?? (await PaliGemmaProcessor.fromPretrained(modelDir));
   const lengths = suffixLengths(processor.tokenizer, await allSuffixes(splits.train));
-  const base = o.loaded?.base ?? (await PaliGemmaForConditionalGeneration.fromPretrained(modelDir, { backend: o.backend }));
+  let base = o.loaded?.base;
+  if (!base) {
+    // the plan of this very run, printed and checked before a weight is read; qlora quantizes while loading
+    const planned = await strategyMemoryPlan(modelDir, strategy, {
+      backend: o.backend, batchSize: args.perDeviceTrainBatchSize, loraRank: lora.r,
+      loraTargets: Array.isArray(lora.targetModules) ? lora.targetModules : undefined,
+    });
+    (o.logger ?? CONSOLE_LOGGER).info(planned.text);
+    base = await PaliGemmaForConditionalGeneration.fromPretrained(modelDir, {
+      backend: o.backend, memoryPlan: planned.options,
+      quantizationConfig: strategy === "qlora" ? QLORA_QUANTIZATION : undefined,
+    });
+  }
   const model = prepareModel(base, strategy, lora, args.seed);
   await mkdir(out, { recursive: true });
   const run: RunConfig = {

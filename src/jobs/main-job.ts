@@ -24,6 +24,7 @@ import type { BackendName } from "../backend/select.js";
 import { getTask } from "./tasks.js";
 import { resolveModelDir } from "./model-ref.js";
 import { fineTune } from "./fine-tune.js";
+import { strategyMemoryPlan } from "./memory-plan.js";
 import { evaluateSplit } from "./evaluate-run.js";
 import { predictionRows, writeJobReport, type JobReport } from "./report.js";
 import { suffixLengths } from "./generation-length.js";
@@ -108,7 +109,13 @@ export async function runMainJob(o: MainJobOptions = {}): Promise<JobReport> {
   say(`[2/5] model ${modelDir}`);
   const splits = await loadDataset(dataDir);
   const processor = await PaliGemmaProcessor.fromPretrained(modelDir);
-  const base = await PaliGemmaForConditionalGeneration.fromPretrained(modelDir, { backend: o.backend });
+  const training = { ...MAIN_JOB_TRAINING[task.name], ...(o.trainingArguments ?? {}) };
+  const planned = await strategyMemoryPlan(modelDir, "lora", {
+    backend: o.backend, batchSize: training.perDeviceTrainBatchSize ?? 8, loraRank: o.lora?.r,
+    loraTargets: Array.isArray(o.lora?.targetModules) ? o.lora.targetModules : undefined,
+  });
+  say(planned.text.split("\n").map((l) => `      ${l}`).join("\n"));
+  const base = await PaliGemmaForConditionalGeneration.fromPretrained(modelDir, { backend: o.backend, memoryPlan: planned.options });
   const trainSuffixes = await Promise.all(Array.from({ length: splits.train!.length }, async (_, i) => (await splits.train!.get(i)).suffix));
   const lengths = suffixLengths(processor.tokenizer, trainSuffixes);
   const numBeams = o.numBeams ?? 3;
@@ -124,7 +131,7 @@ export async function runMainJob(o: MainJobOptions = {}): Promise<JobReport> {
   say(`[4/5] fine-tuning (LoRA) with eval on valid`);
   const ft = await fineTune({
     data: dataDir, out, model: modelDir, strategy: "lora", lora: o.lora, task: task.name, numBeams,
-    trainingArguments: { ...MAIN_JOB_TRAINING[task.name], ...(o.trainingArguments ?? {}) },
+    trainingArguments: training,
     onProgress: o.onProgress, logger: o.logger, loaded: { base, processor, splits },
     callbacks: [budget(o.trainBudgetSeconds ?? 240, say)],
   });

@@ -15,6 +15,8 @@ import { getPeftModel, PeftModel } from "../lora/peft-model.js";
 import { saveAdapter, loadAdapter } from "../lora/adapter-io.js";
 import { freeze } from "../lora/freeze.js";
 import { quantizeModel } from "../quant/quantize-model.js";
+import { QuantLinear } from "../quant/quant-linear.js";
+import type { BitsAndBytesConfig } from "../config/quantization.js";
 import type { PaliGemmaForConditionalGeneration } from "../model/paligemma.js";
 import type { TrainableModel } from "../model/trainable.js";
 import { nearestName } from "../util/suggest.js";
@@ -36,13 +38,22 @@ export const usesAdapter = (s: Strategy): boolean => s === "lora" || s === "qlor
 /** Where a run keeps its trained weights. */
 export const weightsDir = (runDir: string, s: Strategy): string => join(runDir, usesAdapter(s) ? "adapter" : "model");
 
-/** Make `base` trainable the strategy's way (in place for freeze/full/qlora's quantization). */
+/** QLoRA's base: NF4 with double quantization (the QLoRA paper's setting), as `fromPretrained`'s quantizationConfig. */
+export const QLORA_QUANTIZATION: BitsAndBytesConfig = { loadIn4bit: true, bnb4bitQuantType: "nf4", bnb4bitUseDoubleQuant: true };
+
+/** Whether `base` was loaded quantized (fromPretrained with quantizationConfig) or already went through quantizeModel. */
+const isQuantized = (base: PaliGemmaForConditionalGeneration) => base.namedLinears().some((s) => s.get() instanceof QuantLinear);
+
+/**
+ * Make `base` trainable the strategy's way (in place for freeze/full/qlora's quantization). For qlora, a base
+ * loaded with {@link QLORA_QUANTIZATION} is used as it is; a float one is quantized here.
+ */
 export function prepareModel(base: PaliGemmaForConditionalGeneration, strategy: Strategy, lora: LoraConfig, seed = 0): TrainableModel {
   switch (strategy) {
     case "lora":
       return getPeftModel(base, lora, { seed });
     case "qlora":
-      quantizeModel(base, { bits: 4, doubleQuant: true });
+      if (!isQuantized(base)) quantizeModel(base, { bits: 4, doubleQuant: true });
       return getPeftModel(base, lora, { seed });
     case "freeze":
       freeze(base, { visionTower: true, multiModalProjector: true });
@@ -64,6 +75,6 @@ export async function saveTrained(model: TrainableModel, strategy: Strategy, run
 /** The trained model of a run, for inference: base (+ NF4 for qlora) + adapter, or the saved full model. */
 export async function loadTrained(base: PaliGemmaForConditionalGeneration, strategy: Strategy, runDir: string): Promise<TrainableModel> {
   if (!usesAdapter(strategy)) return base;
-  if (strategy === "qlora") quantizeModel(base, { bits: 4, doubleQuant: true });
+  if (strategy === "qlora" && !isQuantized(base)) quantizeModel(base, { bits: 4, doubleQuant: true });
   return loadAdapter(base, weightsDir(runDir, strategy));
 }

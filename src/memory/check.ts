@@ -34,12 +34,12 @@ function waysOut(cfg: PaliGemmaConfig, plan: MemoryPlan, limit: MemoryLimit): st
   }
   if (o.mode === "full" || o.mode === "lora") {
     const q = planMemory(cfg, { ...o, mode: "qlora" });
-    out.push(`QLoRA (mode "qlora": quantizeModel with bits 4, then getPeftModel): a step needs ${formatBytes(q.stepPeakBytes)}` +
-      (q.loadPeakBytes > limit.bytes ? `, but loading is float32 first today (${formatBytes(q.loadPeakBytes)})` : ""));
+    out.push(`QLoRA (fromPretrained with quantizationConfig { loadIn4bit: true }, then getPeftModel): ` +
+      `${formatBytes(q.peakBytes)} (${fitsIn(q.peakBytes, limit.bytes)})`);
   } else if (o.mode === "inference" && plan.loadPeakBytes > limit.bytes) {
     const q = planMemory(cfg, { ...o, mode: "qlora" });
-    out.push(`QLoRA weights would be ${formatBytes(q.residentWeightBytes)} resident, but loading is float32 first today ` +
-      `(${formatBytes(q.loadPeakBytes)}): use a backend with more memory`);
+    out.push(`4-bit weights (fromPretrained with quantizationConfig { loadIn4bit: true }, quantized while loading): ` +
+      `${formatBytes(q.loadPeakBytes)} to load (${fitsIn(q.loadPeakBytes, limit.bytes)})`);
   }
   if (o.batchSize > 1) {
     const b = planMemory(cfg, { ...o, batchSize: 1 });

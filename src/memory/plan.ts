@@ -43,6 +43,11 @@ export interface MemoryPlanOptions {
   quant?: { bits?: 4 | 8; blockSize?: number; doubleQuant?: boolean };
   /** Bytes per value of the checkpoint on disk. Default 2 (BF16, as published). */
   diskBytesPerValue?: number;
+  /**
+   * "qlora" only: the loader quantizes each linear as it reads it (`fromPretrained` with `quantizationConfig`), so
+   * loading peaks at the quantized model + one tensor. `false`: float32 first, then `quantizeModel`. Default true.
+   */
+  quantizeWhileLoading?: boolean;
 }
 
 export interface MemoryPlanRow {
@@ -71,7 +76,7 @@ export interface MemoryPlan {
   activationBytes: number;
   /** Bytes the backward pass holds until it ends: activation gradients and transposed weights (0 in "inference"). */
   backwardBytes: number;
-  /** Bytes while loading: today's loader makes every weight float32-resident before any quantization. */
+  /** Bytes while loading: the resident weights (float32, or quantized while loading) + one tensor in transit. */
   loadPeakBytes: number;
   /** Bytes during a step (or a generate call in "inference"). */
   stepPeakBytes: number;
@@ -130,6 +135,7 @@ function resolveOptions(o: MemoryPlanOptions): MemoryPlan["options"] {
     loraTargets: o.loraTargets ?? PALIGEMMA_PROJECTIONS,
     quant: { bits, blockSize: positiveInt("quant.blockSize", o.quant?.blockSize ?? 64), doubleQuant: o.quant?.doubleQuant ?? true },
     diskBytesPerValue: o.diskBytesPerValue ?? 2,
+    quantizeWhileLoading: o.quantizeWhileLoading ?? true,
   };
 }
 
@@ -195,14 +201,30 @@ export function planMemory(cfg: PaliGemmaConfig, options: MemoryPlanOptions = {}
   const loraBytes = o.mode === "lora" || o.mode === "qlora" ? trainableValues * F32 : 0;
   const gradBytes = trainableValues * F32;
   const adamBytes = 2 * trainableValues * F32;
-  const stepPeakBytes = residentWeightBytes + loraBytes + gradBytes + adamBytes + activationBytes + backwardBytes + dequantBytes;
-  const loadPeakBytes = float32WeightBytes;
+  // The tied LM head in training, logits = h·Eᵀ: a full fine-tune keeps Eᵀ [D, V] until the backward pass ends
+  // and gives it a gradient (ops/matmul.ts's matMulT); with the embedding frozen (LoRA, QLoRA) Eᵀ is a temporary
+  // of the forward (matMulTFrozen). The real 3B config's Eᵀ is 2.37 GB.
+  const vocabBytes = F32 * tc.vocabSize * tc.hiddenSize;
+  const lmHeadBytes = o.mode === "inference" ? 0 : o.mode === "full" ? 2 * vocabBytes : vocabBytes;
+  const stepPeakBytes = residentWeightBytes + loraBytes + gradBytes + adamBytes + activationBytes + backwardBytes + dequantBytes + lmHeadBytes;
+  // Loading streams one tensor at a time: besides what stays resident, its bytes as read, and a float32 copy when
+  // the resident form is another array (a transposed linear, or the codes of a quantized one).
+  const quantizedWhileLoading = o.mode === "qlora" && o.quantizeWhileLoading;
+  const transitBytes = Math.max(...specs.map((p) => product(p.hfShape) * (o.diskBytesPerValue + (p.layout === "plain" ? 0 : F32))));
+  const loadPeakBytes = (quantizedWhileLoading ? residentWeightBytes : float32WeightBytes) + transitBytes;
   const diskBytes = parameters * o.diskBytesPerValue;
 
   const T = activations.sequenceLength;
   const rows: MemoryPlanRow[] = [
     { what: "checkpoint on disk", bytes: diskBytes, counted: false, note: `${o.diskBytesPerValue * 8}-bit values; read one tensor at a time` },
-    { what: "weights while loading", bytes: loadPeakBytes, counted: true, note: "float32, all resident (the loader does not quantize while reading)" },
+    {
+      what: "weights while loading",
+      bytes: loadPeakBytes,
+      counted: true,
+      note: quantizedWhileLoading
+        ? "quantized while reading + one tensor in transit (no float32 model)"
+        : `float32, all resident + one tensor in transit${o.mode === "qlora" ? " (quantizeModel after loading)" : ""}`,
+    },
     {
       what: "weights, resident",
       bytes: residentWeightBytes,
@@ -227,6 +249,14 @@ export function planMemory(cfg: PaliGemmaConfig, options: MemoryPlanOptions = {}
       bytes: backwardBytes,
       counted: true,
       note: `gradients of the kept activations + transposed weights (${o.gradientCheckpointing ? "one layer" : "every linear"}), until the pass ends`,
+    });
+  }
+  if (lmHeadBytes) {
+    rows.push({
+      what: "LM head transients",
+      bytes: lmHeadBytes,
+      counted: true,
+      note: o.mode === "full" ? "transposed tied embedding [D,V] for h·Eᵀ and its gradient" : "transposed tied embedding [D,V] for h·Eᵀ, during the forward only (frozen)",
     });
   }
   if (dequantBytes) rows.push({ what: "dequantized weight", bytes: dequantBytes, counted: true, note: "largest linear in float32, and its gradient" });

@@ -5,7 +5,7 @@
  */
 import type { tf } from "../tf.js";
 import type { PaliGemmaConfig } from "../config/types.js";
-import { Linear, LinearSlot } from "./linear.js";
+import { Linear, LinearSlot, type LinearLayer } from "./linear.js";
 import { paliGemmaTable, type ModuleKinds, type ParamFactory } from "./layers.js";
 import type { SiglipTower } from "./siglip.js";
 import type { Gemma2Decoder } from "./gemma2.js";
@@ -20,7 +20,11 @@ export interface PaliGemmaModules {
   linearSlots: LinearSlot[];
 }
 
-export function buildModules(cfg: PaliGemmaConfig, params: ParamMap): PaliGemmaModules {
+/**
+ * The towers over `params`. `linears` holds ready layers by HF module name (quantized while loading) that take
+ * the slot instead of a float `Linear` over `params` (tinygrad's "the linear layer is an argument").
+ */
+export function buildModules(cfg: PaliGemmaConfig, params: ParamMap, linears: ReadonlyMap<string, LinearLayer> = new Map()): PaliGemmaModules {
   const get = (name: string): tf.Variable => {
     const v = params.get(name);
     if (!v) throw new Error(`internal: parameter ${name} was not created`);
@@ -29,7 +33,7 @@ export function buildModules(cfg: PaliGemmaConfig, params: ParamMap): PaliGemmaM
   const linearSlots: LinearSlot[] = [];
   const modules: ParamFactory<ModuleKinds> = {
     linear(name, _out, _in, bias) {
-      const slot = new LinearSlot(name, new Linear(get(`${name}.weight`), bias ? get(`${name}.bias`) : null));
+      const slot = new LinearSlot(name, linears.get(name) ?? new Linear(get(`${name}.weight`), bias ? get(`${name}.bias`) : null));
       linearSlots.push(slot);
       return slot;
     },

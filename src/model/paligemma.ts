@@ -16,23 +16,26 @@ import { saveShardedSafetensors, type TensorToWrite } from "../io/safetensors-wr
 import { initBackend, type BackendName } from "../backend/select.js";
 import { checkMemoryBeforeLoad, type MemoryCheckOptions } from "../memory/check.js";
 import { memoryLimit } from "../memory/limit.js";
+import { resolveQuantization, type BitsAndBytesConfig, type ResolvedQuantization } from "../config/quantization.js";
+import type { ProgressCallback } from "../events/progress.js";
+import { streamCheckpoint } from "./stream-load.js";
 import { toCheckpointLayout } from "../io/keymap.js";
 import { paliGemmaParamSpecs } from "./layers.js";
 import { buildModules, type PaliGemmaModules, type ParamMap } from "./build.js";
-import { loadParams, loadParamsInto, randomParams } from "./load.js";
+import { loadParamsInto, randomParams } from "./load.js";
 import { siglipVisionTower } from "./siglip.js";
 import { gemma2Decoder, isSlidingLayer, type AttentionInputs } from "./gemma2.js";
 import { INFERENCE, callSeed, type ForwardContext } from "./context.js";
 import { additiveMask, applySlidingWindow, makePrefixLmMask } from "./masks.js";
 import { ropeTables } from "../ops/rope.js";
 import { gatherRows } from "../ops/gather.js";
-import { matMul, matMulT, swapLastAxes } from "../ops/matmul.js";
+import { matMul, matMulT, matMulTFrozen, swapLastAxes } from "../ops/matmul.js";
 import { KVCache } from "./kvcache.js";
 import { softcap } from "../ops/elementwise.js";
 import { causalLmLoss, crossEntropy, lossRows } from "../ops/loss.js";
 import { InputError, readInputs, type ForwardInputs, type HostInputs } from "./inputs.js";
 import type { ForwardOptions, ForwardOutput, TrainableModel } from "./trainable.js";
-import type { LinearSlot } from "./linear.js";
+import type { LinearLayer, LinearSlot } from "./linear.js";
 import { generate, type GenerateInputs, type GenerateOptions, type GenerateOutput } from "../generate/generate.js";
 
 export type { ForwardInputs } from "./inputs.js";
@@ -42,6 +45,17 @@ export type { ForwardOptions, ForwardOutput, TrainableModel } from "./trainable.
 export interface LoadOptions extends MemoryCheckOptions {
   /** Force a backend ("tensorflow", "wasm", "cpu"); default: the best present (see backend/select.ts). */
   backend?: BackendName;
+}
+
+export interface PretrainedOptions extends LoadOptions {
+  /**
+   * Quantize the linears while reading the checkpoint (transformers' `quantization_config`): each float32 weight
+   * exists only while it is quantized, so the float32 model is never resident. Equals `fromPretrained` then
+   * `quantizeModel` bit for bit. The memory check then plans "qlora" unless `memoryPlan` says otherwise.
+   */
+  quantizationConfig?: BitsAndBytesConfig;
+  /** `load` progress, one update per tensor. */
+  onProgress?: ProgressCallback;
 }
 
 /** A linear slot of the model, by its HF module path (e.g. `language_model.model.layers.0.self_attn.q_proj`). */
@@ -56,8 +70,10 @@ export class PaliGemmaForConditionalGeneration implements TrainableModel {
   constructor(
     readonly config: PaliGemmaConfig,
     private readonly params: ParamMap,
+    /** Layers that take their slot instead of a float Linear over `params` (quantized while loading). */
+    linears?: ReadonlyMap<string, LinearLayer>,
   ) {
-    this.modules = buildModules(config, params);
+    this.modules = buildModules(config, params, linears);
   }
 
   /**
@@ -65,16 +81,22 @@ export class PaliGemmaForConditionalGeneration implements TrainableModel {
    * Before reading any weight, the memory plan (`options.memoryPlan`, default inference) is checked against the
    * backend's limit: a MemoryPlanError names the figure, the limit and the ways out (`memoryCheck: false` skips it).
    */
-  static async fromPretrained(dir: string, options: LoadOptions = {}): Promise<PaliGemmaForConditionalGeneration> {
+  static async fromPretrained(dir: string, options: PretrainedOptions = {}): Promise<PaliGemmaForConditionalGeneration> {
+    const quantize = options.quantizationConfig === undefined ? undefined : resolveQuantization(options.quantizationConfig);
     await initBackend({ backend: options.backend });
     const config = await loadPaliGemmaConfig(dir);
-    checkMemoryBeforeLoad(config, options, memoryLimit(), dir);
-    return new PaliGemmaForConditionalGeneration(config, await loadParams(config, dir));
+    checkMemoryBeforeLoad(config, withQuantizedPlan(options, quantize), memoryLimit(), dir);
+    const { params, linears } = await streamCheckpoint(config, dir, { quantize, onProgress: options.onProgress });
+    return new PaliGemmaForConditionalGeneration(config, params, linears);
   }
 
-  /** A randomly initialised model (seeded) for tests and benchmarks. */
+  /**
+   * A randomly initialised model (seeded) for tests and benchmarks. The same memory check as `fromPretrained`
+   * runs first (`memoryCheck: false` skips it).
+   */
   static async fromConfig(config: PaliGemmaConfig, options: LoadOptions & { seed?: number; std?: number } = {}) {
     await initBackend({ backend: options.backend });
+    checkMemoryBeforeLoad(config, options, memoryLimit(), "fromConfig");
     return new PaliGemmaForConditionalGeneration(config, randomParams(config, options));
   }
 
@@ -226,12 +248,14 @@ export class PaliGemmaForConditionalGeneration implements TrainableModel {
   /**
    * Logits from final hidden states: the LM head (h·Wᵀ, W = `outputEmbeddings()`), then the final soft-cap.
    * float32[N,D] → float32[N,V]. During generation Wᵀ is computed once per call (`lmHeadT`); otherwise the transpose
-   * is part of the graph so the (tied) weight receives the head's gradient.
+   * is part of the graph so the (tied) weight receives the head's gradient, unless it is frozen (LoRA, QLoRA): then
+   * Wᵀ is only a temporary (`matMulTFrozen`: no gradient for it, nothing held through the backward pass).
    */
   lmHeadRows(h: tf.Tensor, lmHeadT: tf.Tensor | null = null): tf.Tensor {
     return tf.tidy(() => {
       const cap = this.config.textConfig.finalLogitSoftcapping;
-      const logits = lmHeadT ? matMul(h, lmHeadT) : matMulT(h, this.outputEmbeddings());
+      const W = this.outputEmbeddings();
+      const logits = lmHeadT ? matMul(h, lmHeadT) : W.trainable ? matMulT(h, W) : matMulTFrozen(h, W);
       return cap ? softcap(logits, cap) : logits;
     });
   }
@@ -364,4 +388,8 @@ export class PaliGemmaForConditionalGeneration implements TrainableModel {
   }
 }
 
-
+/** The plan `fromPretrained` checks: with a quantizationConfig and no plan given, QLoRA with that storage. */
+function withQuantizedPlan(options: PretrainedOptions, q: ResolvedQuantization | undefined): MemoryCheckOptions {
+  if (!q || options.memoryPlan) return options;
+  return { ...options, memoryPlan: { mode: "qlora", quant: { bits: q.bits, blockSize: q.blockSize, doubleQuant: q.doubleQuant } } };
+}

@@ -41,7 +41,8 @@ export interface QuantizeReport {
   quantBytes: number;
 }
 
-function matchesName(pattern: string | RegExp, name: string): boolean {
+/** PEFT's list rule: a string matches a module name or a dotted suffix of it; a RegExp is tested on the full name. */
+export function matchesModuleName(pattern: string | RegExp, name: string): boolean {
   return typeof pattern === "string" ? name === pattern || name.endsWith(`.${pattern}`) : pattern.test(name);
 }
 
@@ -53,14 +54,14 @@ export function quantizeModel(model: QuantizableModel, options: QuantizeModelOpt
   const names = slots.map((s) => s.name);
   for (const p of skip) {
     if (typeof p !== "string" && !(p instanceof RegExp)) throw new Error(`skip: got ${JSON.stringify(p)}; use module-name strings or RegExps`);
-    if (!names.some((n) => matchesName(p, n))) {
+    if (!names.some((n) => matchesModuleName(p, n))) {
       throw new Error(`skip: ${String(p)} matches no linear module; the model has: ${listSome(names)}`);
     }
   }
   const report: QuantizeReport = { quantized: [], skipped: [], floatBytes: 0, quantBytes: 0 };
   const params = model.namedParameters();
   for (const slot of slots) {
-    if (skip.some((p) => matchesName(p, slot.name))) {
+    if (skip.some((p) => matchesModuleName(p, slot.name))) {
       report.skipped.push(slot.name);
       continue;
     }

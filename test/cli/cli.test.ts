@@ -56,6 +56,8 @@ describe("paligemma-ts train / evaluate / predict / report", () => {
     // HF-style lines on stdout/stderr and the image gap among the eval metrics
     assert.match(r.out + r.err, /\{'loss': [\d.]+, 'grad_norm': /);
     assert.match(r.out + r.err, /'eval_image_gap': /);
+    // the memory plan of this run, printed before loading
+    assert.match(r.out + r.err, /memory plan: lora, B=2[^\n]*\n[\s\S]*limit\s+[\d.]+ [GM]B\s+RAM of backend \w+: fits/);
     const report = JSON.parse(await readFile(join(run, "report.json"), "utf-8"));
     assert.equal(report.curves.loss.length, 2);
     assert.equal(report.curves.eval_image_gap.length, 2);
@@ -101,6 +103,15 @@ describe("paligemma-ts train / evaluate / predict / report", () => {
     assert.doesNotMatch(html, /<script|<link|src="http|href="http/i, "no script, no network");
   });
 
+  test("train --strategy qlora prints the qlora plan and quantizes while loading", () => {
+    const r = cli("train", data, "--out", join(tmp.path, "qlora-run"), "--model", model, "--strategy", "qlora", "--max-steps", "1",
+      "--per-device-train-batch-size", "1", "--log-level", "error");
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.err, /memory plan: qlora, B=1/);
+    assert.match(r.err, /weights while loading\s+[\d.]+ [kMG]B\s+quantized while reading/);
+    assert.match(r.out, /trained 1 steps/);
+  });
+
   test("resume continues from the last checkpoint", () => {
     const r = cli("train", data, "--out", run, "--model", model, "--max-steps", "3", "--per-device-train-batch-size", "2", "--resume", "--log-level", "error");
     assert.equal(r.code, 0, r.err);
@@ -109,7 +120,7 @@ describe("paligemma-ts train / evaluate / predict / report", () => {
 });
 
 describe("paligemma-ts help and usage errors", () => {
-  for (const cmd of [[], ["job"], ["train"], ["predict"], ["evaluate"], ["report"], ["data"], ["smoke"]]) {
+  for (const cmd of [[], ["job"], ["train"], ["predict"], ["evaluate"], ["report"], ["plan"], ["data"], ["smoke"]]) {
     for (const h of ["--help", "-h"]) {
       test(`${["paligemma-ts", ...cmd, h].join(" ")}`, () => {
         const r = cli(...cmd, h);
@@ -132,11 +143,31 @@ describe("paligemma-ts help and usage errors", () => {
       [["train", "d", "--out", "r", "--strategy", "lroa"], /did you mean "lora"/],
       [["job", "--task", "segmentatoin"], /unknown task/],
       [["report"], /exactly one RUN_DIR/],
+      [["plan"], /exactly one MODEL_DIR/],
+      [["plan", "m", "--strategy", "qlroa"], /did you mean "qlora"/],
     ];
     for (const [args, want] of rows) {
       const r = cli(...args);
       assert.equal(r.code, 2, `${args.join(" ")}: ${r.err}`);
       assert.match(r.err, want, args.join(" "));
     }
+  });
+});
+
+describe("paligemma-ts plan", () => {
+  const REAL_3B = join(repoRoot(), "test", "fixtures", "memory", "paligemma2-3b-pt-224");
+  test("the real 3B config on WASM: QLoRA loads at 4.82 GB without a float32 model, and does not fit the 4 GiB heap", () => {
+    const r = cli("plan", REAL_3B, "--strategy", "qlora", "--backend", "wasm", "--batch", "2", "--gradient-checkpointing");
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /^memory plan: qlora, B=2, T=384, gradient checkpointing$/m);
+    assert.match(r.out, /weights while loading\s+4\.82 GB\s+quantized while reading \+ one tensor in transit/);
+    assert.match(r.out, /limit\s+4\.29 GB\s+WASM heap of backend wasm: DOES NOT FIT/);
+  });
+
+  test("full fine-tuning plans float32 loading and AdamW over every parameter", () => {
+    const r = cli("plan", REAL_3B, "--strategy", "full", "--backend", "cpu");
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /weights while loading\s+13\.31 GB\s+float32, all resident/);
+    assert.match(r.out, /AdamW moments\s+24\.26 GB/); // 2 × 3.03B × 4 bytes
   });
 });

@@ -181,7 +181,8 @@ describe("fromPretrained refuses what does not fit, before allocating", () => {
     assert.ok(seconds < 5, `refused after ${seconds.toFixed(1)} s`);
     assert.equal(tf.memory().numTensors, tensorsBefore);
     const m = err.message;
-    assert.match(m, /needs 12\.\d\d GB/); // the figure: 3.03B float32 values
+    assert.match(m, /needs 13\.\d\d GB/); // the figure: 3.03B float32 values + the BF16 embedding in transit
+    assert.match(m, /4-bit weights \(fromPretrained with quantizationConfig[^\n]*: 4\.\d\d GB to load/);
     assert.match(m, /WASM heap of backend "wasm" holds 4\.29 GB/); // the limit: 4 GiB
     assert.match(m, /npm run setup:native/); // the ways out
     assert.match(m, /memoryCheck: false/);
@@ -196,7 +197,7 @@ describe("fromPretrained refuses what does not fit, before allocating", () => {
       memoryPlan: { mode: "lora", batchSize: 4 },
     }).then(() => assert.fail("loaded past a 1 MB limit"), (e: unknown) => e);
     assert.ok(err instanceof MemoryPlanError);
-    assert.match(err.message, /QLoRA \(mode "qlora"[^\n]*needs \d/);
+    assert.match(err.message, /QLoRA \(fromPretrained with quantizationConfig[^\n]*: \d/);
     assert.match(err.message, /batch size 1: \d/);
     assert.match(err.message, /gradient checkpointing[^\n]*: \d/);
     assert.match(err.message, /memory plan: lora, B=4/); // the table is part of the message
