@@ -25,6 +25,7 @@ import { additiveMask, applySlidingWindow, makePrefixLmMask } from "./masks.js";
 import { ropeTables } from "../ops/rope.js";
 import { gatherRows } from "../ops/gather.js";
 import { matMul, matMulT, swapLastAxes } from "../ops/matmul.js";
+import { fitsOneTensor } from "../ops/row-blocks.js";
 import type { DecodeCache } from "./kvcache.js";
 import { softcap } from "../ops/elementwise.js";
 import { causalLmLoss, crossEntropy, lossRows } from "../ops/loss.js";
@@ -286,7 +287,8 @@ export class PaliGemmaForConditionalGeneration implements TrainableModel {
     const tc = this.config.textConfig;
     const n = promptIds.length;
     const cache: DecodeCache = this.modules.languageModel.layers.map(() => null);
-    cache.lmHeadT = tf.tidy(() => swapLastAxes(this.modules.languageModel.embedTokens)); // [D,V], freed with the cache
+    const E = this.modules.languageModel.embedTokens; // [V,D]; Eᵀ once per call, unless too big for one tensor (row blocks then)
+    if (fitsOneTensor(E)) cache.lmHeadT = tf.tidy(() => swapLastAxes(E)); // [D,V], freed with the cache
     const allowed = new Uint8Array(n * n).fill(1);
     const logits = tf.tidy(() => {
       const rope = ropeTables([Array.from({ length: n }, (_, i) => i + 1)], tc.headDim, tc.ropeTheta);
