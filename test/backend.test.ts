@@ -65,6 +65,7 @@ for (const name of present) {
     await initBackend({ backend: name, force: true });
     assert.equal(activeTraits(), BACKEND_TRAITS[name]);
     for (const k of BACKEND_TRAITS[name].missingKernels) assert.equal(hasKernel(k), false, `${name} lists ${k} as missing but has it`);
+    for (const k of BACKEND_TRAITS[name].unreliableKernels) assert.equal(hasKernel(k), true, `${name} lists ${k} as unreliable but lacks it`);
     for (const k of KERNELS_USED) {
       assert.equal(lacksKernel(k), !hasKernel(k), `${name}: traits and registry disagree on ${k}`);
     }

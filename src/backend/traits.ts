@@ -8,6 +8,7 @@
  */
 import { tf } from "../tf.js";
 import { dawnAdapterReport, installDawnNavigator } from "./dawn.js";
+import { installSyncReadback } from "./webgpu-readback.js";
 
 export type BackendName = "tensorflow" | "webgpu" | "wasm" | "cpu";
 /** In the order selection tries them (fastest first). */
@@ -44,6 +45,8 @@ export interface BackendTraits {
   memory: "host" | "device";
   /** Kernels it lacks that the library would otherwise use (the op takes another route; see `lacksKernel`). */
   missingKernels: readonly string[];
+  /** Kernels it has but gets wrong on inputs the model produces (the op takes another route; see `avoidsKernel`). */
+  unreliableKernels: readonly string[];
   /** BatchMatMul is fast only for a batch of 1 (WASM's XNNPACK path): batched products run as 2-D slices. */
   batchedMatMulPerSlice: boolean;
   /** Identity copies the tensor's bytes (WASM): selection swaps in an Identity that shares data by refcount. */
@@ -70,22 +73,6 @@ const TFJS_NODE_NOTE = "`npm run setup:native` installs it and builds its bindin
 const QUIET_TF = { TF_CPP_MIN_LOG_LEVEL: "1" };
 const WEBGPU_NOTE = "`npm run setup:webgpu` installs it with Dawn (npm's `webgpu`)";
 
-/**
- * tfjs-backend-webgpu reads GPU data synchronously through an OffscreenCanvas, which Node lacks ("OffscreenCanvas is
- * not defined"). Data still on the host reads as before; GPU data gets an error that says what to do instead.
- */
-function explainReadSync(module: unknown): void {
-  const proto = (module as { WebGPUBackend?: { prototype: Record<string, unknown> } }).WebGPUBackend?.prototype;
-  if (!proto || proto.readSyncExplained) return;
-  const readSync = proto.readSync as (this: { tensorMap: { get(id: object): { values?: unknown } } }, id: object) => unknown;
-  proto.readSync = function (this: { tensorMap: { get(id: object): { values?: unknown } } }, dataId: object) {
-    if (this.tensorMap.get(dataId)?.values != null) return readSync.call(this, dataId);
-    throw new Error("webgpu in Node cannot read GPU data synchronously (dataSync/arraySync): use `await tensor.data()`, " +
-      "or a host backend (tensorflow, wasm, cpu) for code that reads synchronously");
-  };
-  proto.readSyncExplained = true;
-}
-
 /** Dawn's adapter, chosen before tfjs-backend-webgpu loads; a software adapter (llvmpipe) only when asked for. */
 async function prepareDawn(asked: boolean): Promise<void> {
   const a = await installDawnNavigator();
@@ -104,6 +91,7 @@ export const BACKEND_TRAITS: Readonly<Record<BackendName, BackendTraits>> = {
     ],
     memory: "host", // tfjs-node's tensors are TFE handles in process memory (CPU) and `dataSync` copies them out
     missingKernels: ["BitwiseAnd"], // quantized words are unpacked with a floor-mod instead
+    unreliableKernels: [],
     batchedMatMulPerSlice: false,
     identityCopies: false,
     heapLimitBytes: null,
@@ -112,9 +100,10 @@ export const BACKEND_TRAITS: Readonly<Record<BackendName, BackendTraits>> = {
   },
   webgpu: {
     name: "webgpu",
-    providers: [{ package: "@tensorflow/tfjs-backend-webgpu", optional: true, note: WEBGPU_NOTE, prepare: prepareDawn, afterImport: explainReadSync }],
+    providers: [{ package: "@tensorflow/tfjs-backend-webgpu", optional: true, note: WEBGPU_NOTE, prepare: prepareDawn, afterImport: installSyncReadback }],
     memory: "device",
     missingKernels: ["BitwiseAnd"], // quantized words are unpacked with a floor-mod instead
+    unreliableKernels: ["Softmax"], // NaN for a fully masked row (ops/softmax.ts)
     batchedMatMulPerSlice: false,
     identityCopies: false,
     heapLimitBytes: null,
@@ -130,6 +119,7 @@ export const BACKEND_TRAITS: Readonly<Record<BackendName, BackendTraits>> = {
     providers: [{ package: "@tensorflow/tfjs-backend-wasm", optional: false }],
     memory: "host",
     missingKernels: ["UnsortedSegmentSum"], // tf.gather's gradient
+    unreliableKernels: [],
     batchedMatMulPerSlice: true, // measured 8× on the bench model's attention ([1,4,963,64]×[1,4,64,321])
     identityCopies: true,
     heapLimitBytes: 4 * GiB, // wasm32
@@ -141,6 +131,7 @@ export const BACKEND_TRAITS: Readonly<Record<BackendName, BackendTraits>> = {
     providers: [{ package: "@tensorflow/tfjs-backend-cpu", optional: false }],
     memory: "host",
     missingKernels: [],
+    unreliableKernels: [],
     batchedMatMulPerSlice: false,
     identityCopies: false,
     heapLimitBytes: null,
@@ -183,6 +174,11 @@ export function tensorByteLimit(): number {
   const env = Number(process.env.PALIGEMMA_MAX_TENSOR_BYTES);
   const own = activeTraits().maxTensorBytes?.() ?? Infinity;
   return Number.isInteger(env) && env >= 4 ? Math.min(env, own) : own;
+}
+
+/** True when the active backend has a kernel the library must not use (see `unreliableKernels`). */
+export function avoidsKernel(kernelName: string): boolean {
+  return activeTraits().unreliableKernels.includes(kernelName);
 }
 
 /** True when the active backend lacks a kernel (so the op must take its fallback route). */
