@@ -8,7 +8,7 @@
  */
 import { tf } from "../tf.js";
 import { dawnAdapterReport, installDawnNavigator } from "./dawn.js";
-import { installSyncReadback } from "./webgpu-readback.js";
+import { fixWebGpuBackend } from "./webgpu-fixes.js";
 
 export type BackendName = "tensorflow" | "webgpu" | "wasm" | "cpu";
 /** In the order selection tries them (fastest first). */
@@ -100,7 +100,7 @@ export const BACKEND_TRAITS: Readonly<Record<BackendName, BackendTraits>> = {
   },
   webgpu: {
     name: "webgpu",
-    providers: [{ package: "@tensorflow/tfjs-backend-webgpu", optional: true, note: WEBGPU_NOTE, prepare: prepareDawn, afterImport: installSyncReadback }],
+    providers: [{ package: "@tensorflow/tfjs-backend-webgpu", optional: true, note: WEBGPU_NOTE, prepare: prepareDawn, afterImport: fixWebGpuBackend }],
     memory: "device",
     missingKernels: ["BitwiseAnd"], // quantized words are unpacked with a floor-mod instead
     unreliableKernels: ["Softmax"], // NaN for a fully masked row (ops/softmax.ts)

@@ -7,12 +7,13 @@
  * and its tied LM-head product (`ops/matmul.ts`) run block by block over rows, each block within the limit.
  *
  * Where the blocks come from:
- *   - host-memory backends (cpu, wasm, tensorflow; a limit there is only ever a test's): `tf.slice` of the table,
- *     recorded on the tape, so gradients reach the table exactly as without blocks;
- *   - device-memory backends (webgpu): the table must never be uploaded whole (that buffer cannot exist), so blocks
- *     are made from its host copy (a checkpoint's weights are on the host until first used) and cached per table
- *     until it is disposed or reassigned. No gradient reaches the table through them (frozen embeddings: LoRA,
- *     QLoRA, frozen-embedding fine-tunes).
+ *   - host-memory backends (cpu, wasm, tensorflow; a limit there is only ever a test's), and computed tensors
+ *     anywhere (an activation on the device already fits its buffer): `tf.slice` of the table, recorded on the tape,
+ *     so gradients reach the table exactly as without blocks;
+ *   - weights (`tf.Variable`) on device-memory backends (webgpu): the table must never be uploaded whole (that
+ *     buffer cannot exist), so blocks are made from its host copy (a checkpoint's weights are on the host until first
+ *     used) and cached per variable until it is disposed or reassigned. No gradient reaches the variable through them
+ *     (frozen embeddings: LoRA, QLoRA, frozen-embedding fine-tunes); its other parameters train as usual.
  *
  *     const blocks = rowBlocks(table);   // [table] when it fits; else float32[≤R,D] pieces, R = ⌊limit / (D·4)⌋
  */
@@ -66,7 +67,8 @@ export function rowBlocks(table: tf.Tensor): { start: number; block: tf.Tensor }
   const [V, D] = table.shape as [number, number];
   const R = rowsPerBlock(table);
   const starts = Array.from({ length: Math.ceil(V / R) }, (_, i) => i * R);
-  if (activeTraits().memory === "host") {
+  // A computed tensor (activations) already sits in one buffer on the device, so it slices there, on the tape.
+  if (activeTraits().memory === "host" || !(table instanceof tf.Variable)) {
     return starts.map((s) => ({ start: s, block: tf.slice(table, [s, 0], [Math.min(R, V - s), D]) }));
   }
   sweep();

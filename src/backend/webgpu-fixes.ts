@@ -1,5 +1,8 @@
 /**
- * Synchronous reads (`dataSync`, `arraySync`) of GPU data on tfjs-backend-webgpu in Node.
+ * What tfjs-backend-webgpu 4.22 gets wrong in Node and on small devices, fixed when it is imported (backend traits'
+ * `afterImport`): synchronous reads, and AddN over more inputs than a shader may bind.
+ *
+ * Synchronous reads (`dataSync`, `arraySync`) of GPU data.
  *
  * The package reads synchronously through an OffscreenCanvas, which Node lacks ("OffscreenCanvas is not defined"),
  * yet the library reads a few scalars synchronously (gradient clipping, greedy argmax, health checks). WebGPU maps a
@@ -45,8 +48,50 @@ function loadLoopWhile(): LoopWhile | null {
   }
 }
 
+/** Both fixes (module: the imported tfjs-backend-webgpu). Idempotent. */
+export function fixWebGpuBackend(module: unknown): void {
+  installSyncReadback(module);
+  chunkAddN();
+}
+
+/**
+ * AddN binds every input as a storage buffer; with more than the device's `maxStorageBuffersPerShaderStage` − 1
+ * (7 on OpenGL ES compatibility) the pipeline is invalid and the result silently garbage (Concat splits its inputs
+ * for this; AddN does not). The gradient-norm sum over LoRA's 40-odd tensors hits it. Here AddN adds in groups.
+ */
+function chunkAddN(): void {
+  const kernel = tf.getKernel("AddN", "webgpu") as (tf.KernelConfig & { chunked?: boolean }) | undefined;
+  if (!kernel || kernel.chunked) return;
+  const own = kernel.kernelFunc;
+  tf.unregisterKernel("AddN", "webgpu");
+  const chunked: tf.KernelConfig & { chunked: boolean } = {
+    kernelName: "AddN",
+    backendName: "webgpu",
+    chunked: true,
+    kernelFunc: (args) => {
+      const backend = args.backend as unknown as { device: { limits: { maxStorageBuffersPerShaderStage: number } }; disposeData(id: object): void };
+      const most = Math.max(2, backend.device.limits.maxStorageBuffersPerShaderStage - 1);
+      let inputs = args.inputs as unknown as tf.TensorInfo[];
+      const made: tf.TensorInfo[] = [];
+      while (inputs.length > most) {
+        const next: tf.TensorInfo[] = [];
+        for (let i = 0; i < inputs.length; i += most) {
+          const group = inputs.slice(i, i + most);
+          if (group.length === 1) next.push(group[0]!);
+          else made.push((own({ ...args, inputs: group as unknown as tf.NamedTensorInfoMap }) as tf.TensorInfo)), next.push(made[made.length - 1]!);
+        }
+        inputs = next;
+      }
+      const out = own({ ...args, inputs: inputs as unknown as tf.NamedTensorInfoMap }) as tf.TensorInfo;
+      for (const t of made) backend.disposeData(t.dataId);
+      return out;
+    },
+  };
+  tf.registerKernel(chunked);
+}
+
 /** Replace `WebGPUBackend.prototype.readSync` (module: the imported tfjs-backend-webgpu). Idempotent. */
-export function installSyncReadback(module: unknown): void {
+function installSyncReadback(module: unknown): void {
   const proto = (module as { WebGPUBackend?: { prototype: Record<string, unknown> } }).WebGPUBackend?.prototype;
   if (!proto || proto.syncReadbackInstalled) return;
   const original = proto.readSync as (this: WebGpuBackendInternals, id: object) => unknown;
