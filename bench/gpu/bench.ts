@@ -173,7 +173,8 @@ interface TorchRow {
   error?: string;
 }
 
-const gib = (b: number | undefined) => (b === undefined || !Number.isFinite(b) ? "–" : `${(b / 2 ** 30).toFixed(2)} GiB`);
+const gib = (b: number | undefined) =>
+  b === undefined || !Number.isFinite(b) ? "–" : b < 2 ** 30 ? `${(b / 2 ** 20).toFixed(1)} MiB` : `${(b / 2 ** 30).toFixed(2)} GiB`;
 const num = (x: number | undefined, d = 2) => (x === undefined || !Number.isFinite(x) ? "–" : x.toFixed(d));
 
 async function readLines<T>(path: string): Promise<T[]> {
