@@ -10,6 +10,10 @@
  *     lavapipe) or, where that is all there is, OpenGL ES through EGL in compatibility mode (Mesa llvmpipe);
  *   - `@tensorflow/tfjs-backend-webgpu` at the version of `@tensorflow/tfjs` (one engine, one version);
  *   - `deasync` (prebuilt N-API addon): lets `dataSync` read GPU data in Node (`src/backend/webgpu-readback.ts`).
+ * npm removes packages that an earlier `--no-save` install added, so the optional packages already present (the
+ * native backend's `@tensorflow/tfjs-node(-gpu)` from `npm run setup:native`, esbuild) are named again in the same
+ * install, and all of it runs with `--ignore-scripts` (tfjs-node's own script would download libtensorflow 2.9.1).
+ * `--also SPEC` adds another package to keep (bench/gpu/pack.sh: `--also esbuild@0.25`).
  * Then it loads the library in a fresh Node with PALIGEMMA_BACKEND=webgpu, runs a product and prints the backend
  * report (adapter, Dawn backend, feature level, buffer limits). Debian packages Dawn needs at run time: a Vulkan
  * loader and driver (`libvulkan1` + the GPU's ICD), or Mesa's EGL (`libegl1 libegl-mesa0 libgl1-mesa-dri`).
@@ -36,20 +40,31 @@ const log = (msg) => console.log(`[setup:webgpu ${((Date.now() - t0) / 1000).toF
 
 class SetupError extends Error {}
 
-function present() {
-  return Object.entries(WEBGPU_PACKAGES).every(([name, v]) => readJson(join(ROOT, "node_modules", name, "package.json"))?.version === v);
+const versionOf = (name) => readJson(join(ROOT, "node_modules", name, "package.json"))?.version;
+
+/** Optional packages installed earlier with --no-save (npm would remove them): name@version to install again. */
+const KEEP = ["@tensorflow/tfjs-node", "@tensorflow/tfjs-node-gpu", "esbuild"];
+function alreadyOptional() {
+  const locked = readJson(join(ROOT, "package-lock.json"))?.packages ?? {};
+  return KEEP.filter((n) => versionOf(n) && !locked[`node_modules/${n}`]).map((n) => `${n}@${versionOf(n)}`);
 }
 
-function install() {
-  if (present()) {
-    log(`${Object.entries(WEBGPU_PACKAGES).map(([n, v]) => `${n}@${v}`).join(", ")} already installed`);
+function present(also) {
+  const wanted = [...Object.entries(WEBGPU_PACKAGES), ...also.map((spec) => [spec.slice(0, spec.lastIndexOf("@")), spec.slice(spec.lastIndexOf("@") + 1)])];
+  return wanted.every(([name, v]) => versionOf(name) !== undefined && (versionOf(name) === v || !/^\d+\.\d+\.\d+$/.test(v)));
+}
+
+function install(also) {
+  if (present(also)) {
+    log(`${Object.entries(WEBGPU_PACKAGES).map(([n, v]) => `${n}@${v}`).concat(also).join(", ")} already installed`);
     return;
   }
   const guarded = ["package.json", "package-lock.json"].map((f) => [join(ROOT, f), fs.existsSync(join(ROOT, f)) ? fs.readFileSync(join(ROOT, f)) : null]);
-  const specs = Object.entries(WEBGPU_PACKAGES).map(([n, v]) => `${n}@${v}`);
-  log(`installing ${specs.join(" ")} (--no-save)`);
+  const kept = alreadyOptional();
+  const specs = [...Object.entries(WEBGPU_PACKAGES).map(([n, v]) => `${n}@${v}`), ...also, ...kept.filter((k) => !also.some((a) => a.startsWith(k.slice(0, k.lastIndexOf("@")) + "@")))];
+  log(`installing ${specs.join(" ")} (--no-save --ignore-scripts${kept.length ? `; keeping ${kept.join(", ")}` : ""})`);
   try {
-    const r = spawnSync("npm", ["install", "--no-save", "--no-audit", "--no-fund", ...specs], { cwd: ROOT, stdio: "inherit" });
+    const r = spawnSync("npm", ["install", "--no-save", "--ignore-scripts", "--no-audit", "--no-fund", ...specs], { cwd: ROOT, stdio: "inherit" });
     if (r.status !== 0) throw new SetupError(`npm install exited with ${r.status ?? r.error?.message}`);
   } finally {
     for (const [path, bytes] of guarded) {
@@ -59,7 +74,9 @@ function install() {
       }
     }
   }
-  if (!present()) throw new SetupError("npm install finished but the packages are not all there");
+  if (!present(also)) throw new SetupError("npm install finished but the packages are not all there");
+  const lost = kept.filter((k) => !versionOf(k.slice(0, k.lastIndexOf("@"))));
+  if (lost.length) throw new SetupError(`npm removed ${lost.join(", ")}; run npm run setup:native again`);
   const nested = join(ROOT, "node_modules", "@tensorflow", "tfjs-backend-webgpu", "node_modules", "@tensorflow", "tfjs-core");
   if (fs.existsSync(nested)) throw new SetupError(`${nested} exists: the backend would register on another engine`);
 }
@@ -85,8 +102,13 @@ function check() {
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   try {
-    if (process.argv.length > 2) throw new SetupError(`setup:webgpu takes no arguments (got ${process.argv.slice(2).join(" ")})`);
-    install();
+    const args = process.argv.slice(2);
+    const also = [];
+    for (let i = 0; i < args.length; i++) {
+      if (args[i] === "--also" && args[i + 1] && /^@?[\w./-]+@[\w.^~-]+$/.test(args[i + 1])) also.push(args[++i]);
+      else throw new SetupError(`usage: npm run setup:webgpu [-- --also NAME@VERSION ...] (got ${args.join(" ")})`);
+    }
+    install(also);
     check();
     log("done");
   } catch (e) {

@@ -13,7 +13,7 @@
 #                               each behind prelude-dawn.mjs + prelude-webgpu.mjs (tfjs and the WebGPU backend inside)
 #   debs/                       libvulkan1 libegl1 libglvnd0 libopengl0 libgl1 libglx0 libgles2 (Debian amd64): the
 #                               loaders the device README says to bring; unpacked with dpkg -x there
-# Needs: npm run setup:webgpu (webgpu, tfjs-backend-webgpu, deasync), esbuild (installed --no-save here), xz, apt-get.
+# Needs: xz, apt-get, and the npm registry the first time (setup-webgpu.mjs --also esbuild: all --no-save).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
@@ -21,9 +21,8 @@ CARRY=bench/gpu/carry
 LIMIT=$((64 * 1024 * 1024))
 mkdir -p "$CARRY/node_modules/webgpu/dist/linux-x64" "$CARRY/node_modules/deasync" "$CARRY/debs"
 
-[ -f node_modules/webgpu/package.json ] && [ -f node_modules/@tensorflow/tfjs-backend-webgpu/package.json ] && [ -f node_modules/deasync/package.json ] \
-  || npm run setup:webgpu
-[ -x node_modules/.bin/esbuild ] || npm install --no-save --no-audit --no-fund esbuild@0.25 >/dev/null
+# One install for all (npm drops what an earlier --no-save install added): the WebGPU packages and esbuild.
+node scripts/setup-webgpu.mjs --also esbuild@0.25
 git diff --quiet -- package.json package-lock.json || { echo "pack.sh: package.json/package-lock.json changed; restore them" >&2; exit 1; }
 node node_modules/typescript/bin/tsc -p tsconfig.json
 
