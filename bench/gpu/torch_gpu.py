@@ -16,12 +16,16 @@ import statistics
 import sys
 import time
 
-import torch
-import transformers
-from transformers import PaliGemmaConfig, PaliGemmaForConditionalGeneration
+try:
+    import torch
+    import transformers
+    from transformers import PaliGemmaConfig, PaliGemmaForConditionalGeneration
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from torch_peer import LORA, inputs  # noqa: E402  (the same input and LoRA as npm run bench's peer)
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+    from torch_peer import LORA, inputs  # noqa: E402  (the same input and LoRA as npm run bench's peer)
+    MISSING = None
+except ImportError as e:  # still one row per (model, dtype), each saying what is missing
+    MISSING = f"{type(e).__name__}: {e}"
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CONFIGS = {
@@ -79,9 +83,14 @@ def main():
     ap.add_argument("--dtypes", default="float32,bfloat16")
     ap.add_argument("--batch", type=int, default=4)
     ap.add_argument("--iters", type=int, default=3)
-    ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    ap.add_argument("--device", default="cuda" if not MISSING and torch.cuda.is_available() else "cpu")
     ap.add_argument("--threads", type=int, default=0, help="CPU threads (0: torch's default)")
     a = ap.parse_args()
+    if MISSING:
+        for m in a.models.split(","):
+            for d in a.dtypes.split(","):
+                print(json.dumps(dict(side="torch", model=m, dtype=d, device=a.device, batch=a.batch, error=MISSING)), flush=True)
+        return
     if a.threads:
         torch.set_num_threads(a.threads)
     gpu = torch.cuda.get_device_name(0) if a.device == "cuda" else None
