@@ -10,7 +10,8 @@ export {
   type BackendInfo,
   type DeviceInfo,
 } from "./backend/select.js";
-export { BACKEND_TRAITS, traitsOf, activeTraits, type BackendTraits, type BackendProvider } from "./backend/traits.js";
+export { BACKEND_TRAITS, traitsOf, activeTraits, tensorByteLimit, setMaxTensorBytes, type BackendTraits, type BackendProvider } from "./backend/traits.js";
+export { dawnAdapterReport, type DawnAdapterReport } from "./backend/dawn.js";
 export * from "./config/index.js";
 export { planMemory, type MemoryPlan, type MemoryPlanOptions, type MemoryPlanRow, type TrainingMode } from "./memory/plan.js";
 export { formatMemoryPlan, formatBytes } from "./memory/format.js";

@@ -13,6 +13,7 @@ import { availableParallelism, cpus, totalmem } from "node:os";
 import { getThreadsCount, version_wasm } from "@tensorflow/tfjs-backend-wasm";
 import { tf } from "../tf.js";
 import { traitsOf, type BackendName } from "./traits.js";
+import { dawnAdapterReport } from "./dawn.js";
 
 export interface DeviceInfo {
   kind: "cpu" | "gpu";
@@ -20,6 +21,8 @@ export interface DeviceInfo {
   /** What the backend can use there, bytes (see `memoryIs`); null when unknown. */
   memoryBytes: number | null;
   memoryIs: "RAM" | "GPU memory" | "heap limit";
+  /** Per-tensor limits where the device has them (WebGPU: buffer size and storage binding size, bytes). */
+  limits?: { maxBufferSize: number; maxStorageBufferBindingSize: number };
 }
 
 export interface BackendInfo {
@@ -97,6 +100,26 @@ const DESCRIBE: Record<BackendName, () => BackendDetails> = {
     threads: { intraOp: getThreadsCount(), interOp: 1, note: "WASM in Node runs single-threaded (no worker pool)" },
     devices: [{ ...hostCpu(), memoryBytes: Math.min(traitsOf("wasm").heapLimitBytes ?? Infinity, totalmem()), memoryIs: "heap limit" }],
   }),
+  webgpu: () => {
+    const a = dawnAdapterReport();
+    const name = a ? [a.vendor, a.device || a.description].filter(Boolean).join(" ") : "unknown adapter";
+    // WebGPU does not report device memory; NVIDIA's comes from nvidia-smi.
+    const nvidia = /nvidia/i.test(`${a?.vendor} ${a?.description}`) ? nvidiaGpus()[0] : undefined;
+    return {
+      version: `tfjs-backend-webgpu ${tf.version_core}`,
+      threads: { intraOp: 1, interOp: 1, note: "one queue on the GPU; JavaScript drives it from the main thread" },
+      devices: [
+        {
+          kind: "gpu",
+          name: `${name}${a ? ` (${a.description}; Dawn ${a.backend}, ${a.featureLevel} feature level)` : ""}`,
+          memoryBytes: nvidia?.memoryBytes ?? null,
+          memoryIs: "GPU memory",
+          ...(a ? { limits: { maxBufferSize: a.maxBufferSize, maxStorageBufferBindingSize: a.maxStorageBufferBindingSize } } : {}),
+        },
+        hostCpu(),
+      ],
+    };
+  },
   cpu: () => ({
     version: `tfjs-backend-cpu ${tf.version_core}`,
     threads: { intraOp: 1, interOp: 1, note: "pure JavaScript on the main thread" },
@@ -109,11 +132,14 @@ export function describeBackend(name: BackendName): BackendDetails {
   return DESCRIBE[name]();
 }
 
-const gib = (b: number) => `${(b / 2 ** 30).toFixed(1)} GiB`;
+const gib = (b: number) => (b < 2 ** 30 ? `${Math.round(b / 2 ** 20)} MiB` : `${(b / 2 ** 30).toFixed(1)} GiB`);
 
 /** The report as text, one fact per line (what the CLI and `setup:native` print). */
 export function formatBackendReport(info: BackendInfo): string {
-  const devices = info.devices.map((d) => `${d.kind} "${d.name}"${d.memoryBytes === null ? "" : `, ${gib(d.memoryBytes)} ${d.memoryIs}`}`);
+  const limits = (d: DeviceInfo) => d.limits
+    ? `, tensors ≤ ${gib(Math.min(d.limits.maxBufferSize, d.limits.maxStorageBufferBindingSize))} (maxBufferSize ${gib(d.limits.maxBufferSize)}, maxStorageBufferBindingSize ${gib(d.limits.maxStorageBufferBindingSize)})`
+    : "";
+  const devices = info.devices.map((d) => `${d.kind} "${d.name}"${d.memoryBytes === null ? "" : `, ${gib(d.memoryBytes)} ${d.memoryIs}`}${limits(d)}`);
   const lines = [
     `backend: ${info.name} (${info.version} via ${info.source})`,
     `  why: ${info.reason}`,

@@ -4,7 +4,8 @@
  * Order and providers come from `traits.ts`: `tensorflow` via `@tensorflow/tfjs-node-gpu`, then via
  * `@tensorflow/tfjs-node` (both optional; `npm run setup:native` builds the latter against PyPI's TensorFlow), then
  * `wasm` (bundled), then `cpu` (pure JS). Override with `initBackend({ backend })` or the env var
- * `PALIGEMMA_BACKEND=tensorflow|wasm|cpu`. What was chosen, why, and on what is in `backendInfo()` (see report.ts).
+ * `PALIGEMMA_BACKEND=tensorflow|webgpu|wasm|cpu`. `webgpu` (optional, `npm run setup:webgpu`: Dawn + tfjs-backend-webgpu) comes
+ * after `tensorflow`; a software WebGPU adapter (llvmpipe) is used only when asked for. What was chosen, why, and on what is in `backendInfo()` (see report.ts).
  */
 import { tf } from "../tf.js";
 import { BACKEND_NAMES, BACKEND_TRAITS, type BackendName, type BackendProvider } from "./traits.js";
@@ -33,11 +34,16 @@ function installed(pkg: string): boolean {
 }
 
 /** Import an optional provider (it registers its backend on the shared engine); null when it did, else why not. */
-async function loadProvider(name: BackendName, p: BackendProvider): Promise<string | null> {
+async function loadProvider(name: BackendName, p: BackendProvider, asked: boolean): Promise<string | null> {
   if (!installed(p.package)) return `not installed${p.note ? ` (${p.note})` : ""}`;
   for (const [k, v] of Object.entries(p.env ?? {})) process.env[k] ??= v;
   try {
-    await import(p.package);
+    await p.prepare?.(asked);
+  } catch (e) {
+    return (e as Error).message.split("\n")[0]!;
+  }
+  try {
+    p.afterImport?.(await import(p.package));
   } catch (e) {
     const first = (e as Error).message.split("\n")[0];
     return `installed but failed to load: ${first}${p.note ? ` (${p.note})` : ""}`;
@@ -45,30 +51,41 @@ async function loadProvider(name: BackendName, p: BackendProvider): Promise<stri
   return tf.findBackendFactory(name) ? null : `loaded but registered no "${name}" backend on this engine (a second copy of @tensorflow/tfjs-core?)`;
 }
 
-/** Which package registered each backend, and the providers passed over before it (kept for later reports). */
-const registered = new Map<BackendName, { source: string; skipped: BackendInfo["skipped"] }>();
+/** Which provider registered each backend, and the providers passed over before it (kept for later reports). */
+const registered = new Map<BackendName, { provider: BackendProvider | null; source: string; skipped: BackendInfo["skipped"] }>();
 
-/** Make sure `name` is registered, loading its optional providers in order; its source, or null with reasons. */
-async function provide(name: BackendName, skipped: BackendInfo["skipped"]): Promise<string | null> {
+/**
+ * Make sure `name` is registered, loading its optional providers in order; its source, or null with reasons.
+ * `asked`: the backend was named (option or env var); automatic selection lets a provider decline (`prepare`), also
+ * when it was registered earlier by an explicit request.
+ */
+async function provide(name: BackendName, skipped: BackendInfo["skipped"], asked: boolean): Promise<string | null> {
   const known = registered.get(name);
   if (known) {
     skipped.push(...known.skipped);
+    try {
+      await known.provider?.prepare?.(asked);
+    } catch (e) {
+      skipped.push({ name: known.source, reason: (e as Error).message.split("\n")[0]! });
+      return null;
+    }
     return known.source;
   }
   const { providers } = BACKEND_TRAITS[name];
   const own: BackendInfo["skipped"] = [];
   let source: string | null = null;
+  let provider: BackendProvider | null = null;
   if (tf.findBackendFactory(name) && providers.every((p) => p.optional)) {
     source = `${providers.map((p) => p.package).join(" or ")} (imported by the application)`;
   }
   for (const p of providers) {
     if (source) break;
-    const why = p.optional ? await loadProvider(name, p) : null; // bundled ones registered when src/tf.ts loaded
+    const why = p.optional ? await loadProvider(name, p, asked) : null; // bundled ones registered when src/tf.ts loaded
     if (why) own.push({ name: p.package, reason: why });
-    else source = p.package;
+    else (source = p.package), (provider = p);
   }
   skipped.push(...own);
-  if (source) registered.set(name, { source, skipped: own });
+  if (source) registered.set(name, { provider, source, skipped: own });
   return source;
 }
 
@@ -118,8 +135,11 @@ function parseName(value: string, where: string): BackendName {
  *
  *     const { name } = await initBackend();            // best present
  *     await initBackend({ backend: "cpu", force: true }); // exact reference arithmetic, slow
+ *
+ * `probe: true` starts `backend` only as automatic selection would (a backend may decline: WebGPU on a software
+ * adapter); test helpers list the backends present that way.
  */
-export async function initBackend(opts: { backend?: BackendName; force?: boolean } = {}): Promise<BackendInfo> {
+export async function initBackend(opts: { backend?: BackendName; force?: boolean; probe?: boolean } = {}): Promise<BackendInfo> {
   const env = process.env.PALIGEMMA_BACKEND;
   const wanted = opts.backend ?? (env ? parseName(env, "PALIGEMMA_BACKEND") : undefined);
   if (current && !opts.force && (!wanted || wanted === current.name) && tf.getBackend() === current.name) {
@@ -133,7 +153,7 @@ export async function initBackend(opts: { backend?: BackendName; force?: boolean
   const skipped: BackendInfo["skipped"] = [];
   for (const name of BACKEND_NAMES) {
     if (wanted && name !== wanted) continue;
-    const source = await provide(name, skipped);
+    const source = await provide(name, skipped, wanted === name && !opts.probe);
     if (!source) continue;
     if (await activate(name)) {
       current = { name, source, reason, skipped, ...describeBackend(name) };

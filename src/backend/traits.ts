@@ -7,10 +7,12 @@
  *     if (activeTraits().batchedMatMulPerSlice) ...;
  */
 import { tf } from "../tf.js";
+import { dawnAdapterReport, installDawnNavigator } from "./dawn.js";
+import { fixWebGpuBackend } from "./webgpu-fixes.js";
 
-export type BackendName = "tensorflow" | "wasm" | "cpu";
+export type BackendName = "tensorflow" | "webgpu" | "wasm" | "cpu";
 /** In the order selection tries them (fastest first). */
-export const BACKEND_NAMES: readonly BackendName[] = ["tensorflow", "wasm", "cpu"];
+export const BACKEND_NAMES: readonly BackendName[] = ["tensorflow", "webgpu", "wasm", "cpu"];
 
 /** A package that provides a backend. */
 export interface BackendProvider {
@@ -22,6 +24,13 @@ export interface BackendProvider {
   note?: string;
   /** Environment defaults set (unless already set) before it is imported. */
   env?: Readonly<Record<string, string>>;
+  /**
+   * Runs before the package is imported; throws (with the reason) when the backend cannot or should not be used.
+   * `asked` is false during automatic selection (a backend may decline then, e.g. WebGPU on a software adapter).
+   */
+  prepare?: (asked: boolean) => Promise<void>;
+  /** Runs with the imported package (e.g. to fix a method that cannot work in Node). */
+  afterImport?: (module: unknown) => void;
 }
 
 export interface BackendTraits {
@@ -36,6 +45,8 @@ export interface BackendTraits {
   memory: "host" | "device";
   /** Kernels it lacks that the library would otherwise use (the op takes another route; see `lacksKernel`). */
   missingKernels: readonly string[];
+  /** Kernels it has but gets wrong on inputs the model produces (the op takes another route; see `avoidsKernel`). */
+  unreliableKernels: readonly string[];
   /** BatchMatMul is fast only for a batch of 1 (WASM's XNNPACK path): batched products run as 2-D slices. */
   batchedMatMulPerSlice: boolean;
   /** Identity copies the tensor's bytes (WASM): selection swaps in an Identity that shares data by refcount. */
@@ -44,6 +55,11 @@ export interface BackendTraits {
   heapLimitBytes: number | null;
   /** A whole-model fine-tune of the bench `small` model needs gradient checkpointing to fit (WASM's 4 GiB heap). */
   needsCheckpointingForSmall: boolean;
+  /**
+   * Largest single tensor, bytes (a GPU buffer the shaders can bind), read from the running device; null when only
+   * memory bounds it. Bigger tables (the 257216×2304 embedding: 2.37 GB) are used as row blocks (`ops/row-blocks.ts`).
+   */
+  maxTensorBytes: (() => number) | null;
 }
 
 const GiB = 1024 ** 3;
@@ -55,6 +71,16 @@ const TFJS_NODE_GPU_NOTE =
 const TFJS_NODE_NOTE = "`npm run setup:native` installs it and builds its binding against PyPI's TensorFlow 2.21";
 /** Hides TensorFlow's CPU-feature banner at load (the oneDNN line is logged before TF reads this; it stays). */
 const QUIET_TF = { TF_CPP_MIN_LOG_LEVEL: "1" };
+const WEBGPU_NOTE = "`npm run setup:webgpu` installs it with Dawn (npm's `webgpu`)";
+
+/** Dawn's adapter, chosen before tfjs-backend-webgpu loads; a software adapter (llvmpipe) only when asked for. */
+async function prepareDawn(asked: boolean): Promise<void> {
+  const a = await installDawnNavigator();
+  const software = /llvmpipe|lavapipe|swiftshader|softpipe/i.test(`${a.device} ${a.description}`);
+  if (software && !asked) {
+    throw new Error(`the only adapter is a software one (${a.device}, ${a.backend}): used only when asked for (PALIGEMMA_BACKEND=webgpu)`);
+  }
+}
 
 export const BACKEND_TRAITS: Readonly<Record<BackendName, BackendTraits>> = {
   tensorflow: {
@@ -65,30 +91,52 @@ export const BACKEND_TRAITS: Readonly<Record<BackendName, BackendTraits>> = {
     ],
     memory: "host", // tfjs-node's tensors are TFE handles in process memory (CPU) and `dataSync` copies them out
     missingKernels: ["BitwiseAnd"], // quantized words are unpacked with a floor-mod instead
+    unreliableKernels: [],
     batchedMatMulPerSlice: false,
     identityCopies: false,
     heapLimitBytes: null,
     needsCheckpointingForSmall: false,
+    maxTensorBytes: null,
+  },
+  webgpu: {
+    name: "webgpu",
+    providers: [{ package: "@tensorflow/tfjs-backend-webgpu", optional: true, note: WEBGPU_NOTE, prepare: prepareDawn, afterImport: fixWebGpuBackend }],
+    memory: "device",
+    missingKernels: ["BitwiseAnd"], // quantized words are unpacked with a floor-mod instead
+    unreliableKernels: ["Softmax"], // NaN for a fully masked row (ops/softmax.ts)
+    batchedMatMulPerSlice: false,
+    identityCopies: false,
+    heapLimitBytes: null,
+    needsCheckpointingForSmall: false,
+    // A storage binding is the tighter limit (llvmpipe's OpenGL ES: 128 MiB binding, 2 GiB buffer).
+    maxTensorBytes: () => {
+      const a = dawnAdapterReport();
+      return a ? Math.min(a.maxBufferSize, a.maxStorageBufferBindingSize) : Infinity;
+    },
   },
   wasm: {
     name: "wasm",
     providers: [{ package: "@tensorflow/tfjs-backend-wasm", optional: false }],
     memory: "host",
     missingKernels: ["UnsortedSegmentSum"], // tf.gather's gradient
+    unreliableKernels: [],
     batchedMatMulPerSlice: true, // measured 8× on the bench model's attention ([1,4,963,64]×[1,4,64,321])
     identityCopies: true,
     heapLimitBytes: 4 * GiB, // wasm32
     needsCheckpointingForSmall: true,
+    maxTensorBytes: null, // the heap limit bounds it
   },
   cpu: {
     name: "cpu",
     providers: [{ package: "@tensorflow/tfjs-backend-cpu", optional: false }],
     memory: "host",
     missingKernels: [],
+    unreliableKernels: [],
     batchedMatMulPerSlice: false,
     identityCopies: false,
     heapLimitBytes: null,
     needsCheckpointingForSmall: false,
+    maxTensorBytes: null,
   },
 };
 
@@ -105,6 +153,32 @@ export function activeTraits(): BackendTraits {
   const name = tf.getBackend();
   if (name in BACKEND_TRAITS) return BACKEND_TRAITS[name as BackendName];
   return { ...BACKEND_TRAITS.cpu, name, providers: [], memory: "device" };
+}
+
+let tensorBytesOverride: number | null = null;
+
+/**
+ * Lower the largest-tensor limit of every backend (null: back to each backend's own). Tests use it to exercise the
+ * row-block split on the cpu backend; `PALIGEMMA_MAX_TENSOR_BYTES=N` does the same from the environment.
+ */
+export function setMaxTensorBytes(bytes: number | null): void {
+  if (bytes !== null && !(Number.isInteger(bytes) && bytes >= 4)) {
+    throw new Error(`setMaxTensorBytes: got ${bytes}; use a whole number of bytes ≥ 4, or null for the backend's own limit`);
+  }
+  tensorBytesOverride = bytes;
+}
+
+/** Largest single tensor on the active backend, bytes; Infinity when only memory bounds it (see `maxTensorBytes`). */
+export function tensorByteLimit(): number {
+  if (tensorBytesOverride !== null) return tensorBytesOverride;
+  const env = Number(process.env.PALIGEMMA_MAX_TENSOR_BYTES);
+  const own = activeTraits().maxTensorBytes?.() ?? Infinity;
+  return Number.isInteger(env) && env >= 4 ? Math.min(env, own) : own;
+}
+
+/** True when the active backend has a kernel the library must not use (see `unreliableKernels`). */
+export function avoidsKernel(kernelName: string): boolean {
+  return activeTraits().unreliableKernels.includes(kernelName);
 }
 
 /** True when the active backend lacks a kernel (so the op must take its fallback route). */

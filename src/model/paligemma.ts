@@ -30,6 +30,7 @@ import { additiveMask, applySlidingWindow, makePrefixLmMask } from "./masks.js";
 import { ropeTables } from "../ops/rope.js";
 import { gatherRows } from "../ops/gather.js";
 import { matMul, matMulT, matMulTFrozen, swapLastAxes } from "../ops/matmul.js";
+import { fitsOneTensor } from "../ops/row-blocks.js";
 import { KVCache } from "./kvcache.js";
 import { softcap } from "../ops/elementwise.js";
 import { causalLmLoss, crossEntropy, lossRows } from "../ops/loss.js";
@@ -351,7 +352,8 @@ export class PaliGemmaForConditionalGeneration implements TrainableModel {
     const tc = this.config.textConfig;
     const n = promptIds.length;
     const cache = new KVCache(tc.numHiddenLayers, (i) => (isSlidingLayer(i) ? tc.slidingWindow : null));
-    cache.lmHeadT = tf.tidy(() => swapLastAxes(this.outputEmbeddings())); // [D,V], freed with the cache
+    const W = this.outputEmbeddings(); // [V,D]; Wᵀ once per call, unless too big for one tensor (row blocks then)
+    if (fitsOneTensor(W)) cache.lmHeadT = tf.tidy(() => swapLastAxes(W)); // [D,V], freed with the cache
     const prompt: HostInputs = { B: 1, L: n, inputIds: promptIds, attentionMask: new Int32Array(n).fill(1), tokenTypeIds: null, labels: null };
     const logits = tf.tidy(() => {
       const { dec } = this.decodeAll(pixelValues, prompt, false, { ...INFERENCE, cache });

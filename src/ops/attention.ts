@@ -5,6 +5,7 @@
 import { tf } from "../tf.js";
 import { matMul, matMulT } from "./matmul.js";
 import { softcap as capLogits } from "./elementwise.js";
+import { softmax } from "./softmax.js";
 
 /** Value HF adds for a masked key: float32 min, not −inf (a fully masked row becomes uniform, not NaN). */
 export const MASK_MIN = -3.4028234663852886e38;
@@ -33,7 +34,7 @@ export function groupedQueryAttention(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, 
       s = tf.add(tf.reshape(s, [B, KV, rep, Lq, Lk]), tf.reshape(o.mask, [B, 1, 1, Lq, Lk]));
       s = tf.reshape(s, [B, KV, rep * Lq, Lk]);
     }
-    const p = tf.softmax(s);
+    const p = softmax(s);
     return tf.reshape(matMul(p, v), [B, H, Lq, d]);
   });
 }

@@ -7,6 +7,7 @@
  */
 import { tf } from "../tf.js";
 import { activeTraits } from "../backend/traits.js";
+import { fitsOneTensor, rowBlocks } from "./row-blocks.js";
 
 /** Swap the last two axes: [..., M, N] → [..., N, M]. */
 export function swapLastAxes<T extends tf.Tensor>(x: T): T {
@@ -59,8 +60,15 @@ export function matMul(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
   return productWithExplicitTransposeGrad(a, b) as tf.Tensor;
 }
 
-/** `a @ bᵀ` for a: [..., M, K], b: [..., N, K] → [..., M, N] (the explicit transpose is part of the graph). */
+/**
+ * `a @ bᵀ` for a: [..., M, K], b: [..., N, K] → [..., M, N] (the explicit transpose is part of the graph). A 2-D `b`
+ * bigger than the backend's largest tensor (the tied LM head's [V,D] embedding on WebGPU) is used in row blocks:
+ * the output's columns are the blocks' products side by side.
+ */
 export function matMulT(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
+  if (b.rank === 2 && !fitsOneTensor(b)) {
+    return tf.tidy(() => tf.concat(rowBlocks(b).map(({ block }) => matMul(a, swapLastAxes(block))), -1)); // [..., M, Σ R_i = N]
+  }
   return matMul(a, swapLastAxes(b));
 }
 
@@ -74,6 +82,7 @@ export function matMulTFrozen(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
   if (a.rank !== 2 || b.rank !== 2 || a.shape[1] !== b.shape[1]) {
     throw new Error(`matMulTFrozen: shapes [${a.shape}] and [${b.shape}] do not chain (need [N,K] @ [V,K]ᵀ)`);
   }
+  if (!fitsOneTensor(b)) return matMulT(a, b); // row blocks: a split weight receives no gradient either
   const product = tf.customGrad(((x: tf.Tensor) => ({
     value: tf.tidy(() => tf.matMul(x, swapLastAxes(b))), // [N,K]·[K,V]; bᵀ freed here
     gradFunc: (dy: tf.Tensor) => tf.matMul(dy, b), // [N,V]·[V,K]

@@ -1,6 +1,7 @@
 /**
  * The TF.js backends the tests run on: cpu and wasm always, tensorflow when tfjs-node(-gpu) loads (`npm run
- * setup:native`). With `PALIGEMMA_BACKEND=NAME` only that backend, and it must start: CI's native pass uses this so
+ * setup:native`), webgpu when `npm run setup:webgpu` installed it and a hardware adapter is there (on a software
+ * adapter such as llvmpipe only with PALIGEMMA_BACKEND=webgpu). With `PALIGEMMA_BACKEND=NAME` only that backend, and it must start: CI's native pass uses this so
  * a broken native setup fails loudly instead of quietly testing wasm and cpu again.
  */
 import { tf } from "../../src/tf.js";
@@ -16,7 +17,7 @@ export async function presentBackends(): Promise<BackendName[]> {
   const names: BackendName[] = [];
   for (const name of BACKEND_NAMES) {
     try {
-      await initBackend({ backend: name, force: true });
+      await initBackend({ backend: name, force: true, probe: true }); // as automatic selection would: webgpu on llvmpipe only when asked
       names.push(name);
     } catch (e) {
       // only a backend whose providers are all optional (the native one) may be absent; the rest ship with us
