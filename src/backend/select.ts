@@ -43,7 +43,8 @@ async function loadProvider(name: BackendName, p: BackendProvider, asked: boolea
     return (e as Error).message.split("\n")[0]!;
   }
   try {
-    p.afterImport?.(await import(p.package));
+    const mod: unknown = await import(p.package); // not inside `afterImport?.(…)`: an absent hook would skip the import
+    p.afterImport?.(mod);
   } catch (e) {
     const first = (e as Error).message.split("\n")[0];
     return `installed but failed to load: ${first}${p.note ? ` (${p.note})` : ""}`;
