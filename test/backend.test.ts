@@ -84,6 +84,24 @@ for (const name of present) {
   });
 }
 
+if (present.includes("webgpu")) {
+  // Without the handler Dawn prints the error and the kernel's output is silently garbage (src/backend/dawn.ts).
+  test("webgpu: a device error is thrown at the next read (sync and async), then reads work again", async () => {
+    await initBackend({ backend: "webgpu", force: true });
+    const device = (tf.backend() as unknown as { device: { createShaderModule(d: { code: string }): unknown } }).device;
+    const invalidShader = () => device.createShaderModule({ code: "fn main( { this is not WGSL" });
+    // 4096 elements: tfjs-backend-webgpu computes small ops on the host, which would never read the GPU
+    const onGpu = (v: number) => tf.add(tf.fill([4096], v), 1);
+    invalidShader();
+    assert.throws(() => onGpu(1).dataSync(), /WebGPU device error.*cannot be trusted.*WGSL/s);
+    assert.equal(onGpu(1).dataSync()[4095], 2, "the errors are thrown once");
+    invalidShader();
+    await assert.rejects(onGpu(2).data(), /WebGPU device error.*WGSL/s);
+    assert.equal((await onGpu(2).data())[0], 3);
+    await initBackend({ backend: "cpu", force: true });
+  });
+}
+
 test("every backend name has one traits record with at least one provider", () => {
   assert.deepEqual(Object.keys(BACKEND_TRAITS).sort(), [...BACKEND_NAMES].sort());
   for (const name of BACKEND_NAMES) assert.ok(BACKEND_TRAITS[name].providers.length > 0, name);

@@ -10,6 +10,11 @@
  *      loader: `EGL_PLATFORM=surfaceless` is set for it unless already set).
  * What was tried and why each was passed over is kept for the backend report (`dawnAdapterReport`).
  *
+ * Errors. Dawn reports a bad pipeline or binding (a validation error), a failed allocation or an internal error as
+ * the device's `uncapturederror` event and, when nobody handles it, only prints it: the kernel's output is then
+ * silently garbage. Every device made through this navigator has a handler that keeps the errors instead, and the
+ * next read of GPU data throws them (`throwDeviceErrors`, called by webgpu-fixes' reads).
+ *
  *     await installDawnNavigator();                        // before importing @tensorflow/tfjs-backend-webgpu
  *     const r = dawnAdapterReport();                       // { backend: "opengles", featureLevel: "compatibility", ... }
  */
@@ -34,14 +39,43 @@ export interface DawnAdapterReport {
 
 type Gpu = { requestAdapter(o?: object): Promise<GpuAdapter | null> };
 type GpuAdapter = {
+  requestDevice(o?: object): Promise<GpuDevice>;
   info?: Record<string, string>;
   limits: Record<string, number>;
   features: Set<string>;
   featureLevel?: string;
 };
+type GpuDevice = { addEventListener(type: "uncapturederror", h: (e: { error: { message: string }; preventDefault(): void }) => void): void };
 type DawnModule = { create(options: string[]): Gpu; globals: Record<string, unknown> };
 
 let report: DawnAdapterReport | null = null;
+/** Uncaptured device errors not yet thrown (see the file comment). */
+const deviceErrors: string[] = [];
+
+/**
+ * Throw the device errors Dawn reported since the last call, if any (and forget them: the next read starts clean).
+ * A read of GPU data calls it after the data arrived, so results computed by an invalid kernel never reach the caller.
+ */
+export function throwDeviceErrors(): void {
+  if (deviceErrors.length === 0) return;
+  const errors = deviceErrors.splice(0);
+  throw new Error(`WebGPU device error${errors.length > 1 ? `s (${errors.length})` : ""} before this read, so its data ` +
+    `cannot be trusted: ${errors.slice(0, 3).join(" | ").slice(0, 2000)}`);
+}
+
+/** The adapter with its requestDevice wrapped: every device it makes keeps its uncaptured errors for the next read. */
+function keepingDeviceErrors(adapter: GpuAdapter): GpuAdapter {
+  const requestDevice = adapter.requestDevice.bind(adapter);
+  adapter.requestDevice = async (o?: object) => {
+    const device = await requestDevice(o);
+    device.addEventListener("uncapturederror", (e) => {
+      e.preventDefault(); // Dawn then does not print it: it is thrown at the next read instead
+      deviceErrors.push(e.error.message.trim());
+    });
+    return device;
+  };
+  return adapter;
+}
 
 /** The adapter `installDawnNavigator` chose, or null before it ran (or when it found none). */
 export function dawnAdapterReport(): DawnAdapterReport | null {
@@ -74,7 +108,12 @@ export async function installDawnNavigator(): Promise<DawnAdapterReport> {
     }
     const requestAdapter = gpu.requestAdapter.bind(gpu);
     // tfjs-backend-webgpu asks with { powerPreference } only: keep the feature level this adapter needs.
-    const wrapped: Gpu = { requestAdapter: (o?: object) => requestAdapter({ ...o, ...(c.featureLevel === "compatibility" ? { featureLevel: "compatibility" } : {}) }) };
+    const wrapped: Gpu = {
+      requestAdapter: async (o?: object) => {
+        const a = await requestAdapter({ ...o, ...(c.featureLevel === "compatibility" ? { featureLevel: "compatibility" } : {}) });
+        return a && keepingDeviceErrors(a);
+      },
+    };
     Object.assign(globalThis, dawn.globals);
     const nav = ((globalThis as { navigator?: object }).navigator ??= {}) as object;
     Object.defineProperty(nav, "gpu", { value: wrapped, configurable: true, enumerable: true });

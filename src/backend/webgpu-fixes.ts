@@ -13,9 +13,12 @@
  * during such a read, as during any `await`.
  *
  * Without `deasync`, a synchronous read of GPU data throws an error saying to use `await tensor.data()`.
+ *
+ * Both reads, synchronous and `await tensor.data()`, throw the device errors Dawn reported before them (dawn.ts).
  */
 import { createRequire } from "node:module";
 import { tf } from "../tf.js";
+import { throwDeviceErrors } from "./dawn.js";
 
 interface TensorData {
   values?: unknown;
@@ -51,6 +54,7 @@ function loadLoopWhile(): LoopWhile | null {
 /** Both fixes (module: the imported tfjs-backend-webgpu). Idempotent. */
 export function fixWebGpuBackend(module: unknown): void {
   installSyncReadback(module);
+  installAsyncReadCheck(module);
   chunkAddN();
 }
 
@@ -100,6 +104,7 @@ function installSyncReadback(module: unknown): void {
   proto.readSync = function (this: WebGpuBackendInternals, dataId: object) {
     const data = this.tensorMap.get(dataId);
     if (data.values != null || !data.resource) return original.call(this, dataId); // on the host, or complex64
+    throwDeviceErrors(); // what was reported before this read's copy (e.g. an invalid kernel that produced it)
     if (!loopWhile) {
       throw new Error("webgpu in Node reads GPU data synchronously (dataSync/arraySync) only with npm's `deasync` " +
         "(`npm run setup:webgpu` installs it); else use `await tensor.data()`");
@@ -117,7 +122,21 @@ function installSyncReadback(module: unknown): void {
     const bytes = staging.getMappedRange().slice(0);
     staging.unmap();
     this.bufferManager.releaseBuffer(staging);
+    throwDeviceErrors(); // reported while the queue ran
     return this.convertAndCacheOnCPU(dataId, tf.util.convertBackendValuesAndArrayBuffer(bytes, data.dtype));
   };
   proto.syncReadbackInstalled = true;
+}
+
+/** `await tensor.data()` throws the device errors reported until its data arrived (module: tfjs-backend-webgpu). */
+function installAsyncReadCheck(module: unknown): void {
+  const proto = (module as { WebGPUBackend?: { prototype: Record<string, unknown> } }).WebGPUBackend?.prototype;
+  if (!proto || proto.asyncReadCheckInstalled) return;
+  const read = proto.read as (this: unknown, id: object) => Promise<unknown>;
+  proto.read = async function (this: unknown, dataId: object) {
+    const values = await read.call(this, dataId);
+    throwDeviceErrors();
+    return values;
+  };
+  proto.asyncReadCheckInstalled = true;
 }
