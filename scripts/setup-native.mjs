@@ -11,7 +11,7 @@
  *   1. TensorFlow: `pip install --no-deps --target` of the wheel into the cache (below), or the site-packages given.
  *   2. `@tensorflow/tfjs-node@4.22.0` with `npm install --no-save --ignore-scripts`: its own install script would
  *      download libtensorflow 2.9.1 (CUDA 11.2); package.json and package-lock.json stay untouched, so `npm ci` stays
- *      download-free and never needs any of this.
+ *      download-free and never needs any of this; `npm run setup:webgpu`'s packages stay (scripts/no-save-install.mjs).
  *   3. Stage `deps/include` and `deps/lib` in tfjs-node from the wheel: its N-API binding builds unchanged against the
  *      C API that `libtensorflow_cc.so.2` exports. `deps/nvidia` points at the CUDA wheels (TF finds them from there).
  *   4. Build the binding (`npm rebuild`, node-gyp with Node's own headers) unless a cached build for this TF version
@@ -27,6 +27,7 @@ import * as fs from "node:fs";
 import { homedir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { InstallError, installNoSave } from "./no-save-install.mjs";
 
 const TF_VERSION = "2.21.0"; // the version whose C API the tfjs-node 4.22 binding was checked against (issue 9)
 const TFJS_NODE_VERSION = "4.22.0"; // = @tensorflow/tfjs in package.json: one engine, one version
@@ -195,17 +196,10 @@ function ensureTfjsNode() {
     log(`@tensorflow/tfjs-node@${TFJS_NODE_VERSION} already installed`);
     return;
   }
-  const guarded = ["package.json", "package-lock.json"].map((f) => [join(ROOT, f), fs.existsSync(join(ROOT, f)) ? fs.readFileSync(join(ROOT, f)) : null]);
-  log(`installing @tensorflow/tfjs-node@${TFJS_NODE_VERSION} (--no-save --ignore-scripts: no libtensorflow download)`);
   try {
-    run("npm", ["install", "--no-save", "--ignore-scripts", "--no-audit", "--no-fund", `@tensorflow/tfjs-node@${TFJS_NODE_VERSION}`], { cwd: ROOT });
-  } finally {
-    for (const [path, bytes] of guarded) {
-      if (bytes && !bytes.equals(fs.readFileSync(path))) {
-        fs.writeFileSync(path, bytes); // npm must not record an optional native package for everyone
-        log(`restored ${path} (npm had changed it)`);
-      }
-    }
+    installNoSave(ROOT, [`@tensorflow/tfjs-node@${TFJS_NODE_VERSION}`], log); // keeps setup:webgpu's packages
+  } catch (e) {
+    throw e instanceof InstallError ? new SetupError(e.message) : e;
   }
   if (!tfjsNodePresent()) throw new SetupError(`npm install finished but ${TFJS_NODE} is not usable`);
   const nested = join(TFJS_NODE, "node_modules", "@tensorflow", "tfjs-core");

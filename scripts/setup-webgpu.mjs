@@ -10,9 +10,8 @@
  *     lavapipe) or, where that is all there is, OpenGL ES through EGL in compatibility mode (Mesa llvmpipe);
  *   - `@tensorflow/tfjs-backend-webgpu` at the version of `@tensorflow/tfjs` (one engine, one version);
  *   - `deasync` (prebuilt N-API addon): lets `dataSync` read GPU data in Node (`src/backend/webgpu-readback.ts`).
- * npm removes packages that an earlier `--no-save` install added, so the optional packages already present (the
- * native backend's `@tensorflow/tfjs-node(-gpu)` from `npm run setup:native`, esbuild) are named again in the same
- * install, and all of it runs with `--ignore-scripts` (tfjs-node's own script would download libtensorflow 2.9.1).
+ * The optional packages already present (the native backend's `@tensorflow/tfjs-node(-gpu)`, esbuild) are kept
+ * (`scripts/no-save-install.mjs`: npm would otherwise remove them).
  * `--also SPEC` adds another package to keep (bench/gpu/pack.sh: `--also esbuild@0.25`).
  * Then it loads the library in a fresh Node with PALIGEMMA_BACKEND=webgpu, runs a product and prints the backend
  * report (adapter, Dawn backend, feature level, buffer limits). Debian packages Dawn needs at run time: a Vulkan
@@ -22,6 +21,7 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { InstallError, installNoSave, installedVersion } from "./no-save-install.mjs";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const readJson = (p) => {
@@ -40,14 +40,7 @@ const log = (msg) => console.log(`[setup:webgpu ${((Date.now() - t0) / 1000).toF
 
 class SetupError extends Error {}
 
-const versionOf = (name) => readJson(join(ROOT, "node_modules", name, "package.json"))?.version;
-
-/** Optional packages installed earlier with --no-save (npm would remove them): name@version to install again. */
-const KEEP = ["@tensorflow/tfjs-node", "@tensorflow/tfjs-node-gpu", "esbuild"];
-function alreadyOptional() {
-  const locked = readJson(join(ROOT, "package-lock.json"))?.packages ?? {};
-  return KEEP.filter((n) => versionOf(n) && !locked[`node_modules/${n}`]).map((n) => `${n}@${versionOf(n)}`);
-}
+const versionOf = (name) => installedVersion(ROOT, name);
 
 function present(also) {
   const wanted = [...Object.entries(WEBGPU_PACKAGES), ...also.map((spec) => [spec.slice(0, spec.lastIndexOf("@")), spec.slice(spec.lastIndexOf("@") + 1)])];
@@ -59,24 +52,12 @@ function install(also) {
     log(`${Object.entries(WEBGPU_PACKAGES).map(([n, v]) => `${n}@${v}`).concat(also).join(", ")} already installed`);
     return;
   }
-  const guarded = ["package.json", "package-lock.json"].map((f) => [join(ROOT, f), fs.existsSync(join(ROOT, f)) ? fs.readFileSync(join(ROOT, f)) : null]);
-  const kept = alreadyOptional();
-  const specs = [...Object.entries(WEBGPU_PACKAGES).map(([n, v]) => `${n}@${v}`), ...also, ...kept.filter((k) => !also.some((a) => a.startsWith(k.slice(0, k.lastIndexOf("@")) + "@")))];
-  log(`installing ${specs.join(" ")} (--no-save --ignore-scripts${kept.length ? `; keeping ${kept.join(", ")}` : ""})`);
   try {
-    const r = spawnSync("npm", ["install", "--no-save", "--ignore-scripts", "--no-audit", "--no-fund", ...specs], { cwd: ROOT, stdio: "inherit" });
-    if (r.status !== 0) throw new SetupError(`npm install exited with ${r.status ?? r.error?.message}`);
-  } finally {
-    for (const [path, bytes] of guarded) {
-      if (bytes && !bytes.equals(fs.readFileSync(path))) {
-        fs.writeFileSync(path, bytes); // an optional backend is not recorded for everyone
-        log(`restored ${path} (npm had changed it)`);
-      }
-    }
+    installNoSave(ROOT, [...Object.entries(WEBGPU_PACKAGES).map(([n, v]) => `${n}@${v}`), ...also], log);
+  } catch (e) {
+    throw e instanceof InstallError ? new SetupError(e.message) : e;
   }
   if (!present(also)) throw new SetupError("npm install finished but the packages are not all there");
-  const lost = kept.filter((k) => !versionOf(k.slice(0, k.lastIndexOf("@"))));
-  if (lost.length) throw new SetupError(`npm removed ${lost.join(", ")}; run npm run setup:native again`);
   const nested = join(ROOT, "node_modules", "@tensorflow", "tfjs-backend-webgpu", "node_modules", "@tensorflow", "tfjs-core");
   if (fs.existsSync(nested)) throw new SetupError(`${nested} exists: the backend would register on another engine`);
 }
