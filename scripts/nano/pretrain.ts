@@ -35,12 +35,13 @@ usage: node dist/scripts/nano/pretrain.js [options]
                        reading-order-head weight (1; 0: no order head)
   --curriculum N       steps until level 1 (default 3000)
   --max-chars N        at most N glyphs per text line (1..N uniformly; 0: no cap, the level decides)
+  --alphabet CHARS     draw text from CHARS only (e.g. 0123456789: the easiest reading task); "all": random alphabets
   --mixture a=w,...    task weights, tasks ocr, caption, detect, refer, vqa (default ocr=0.5, others 0.125)
   --gap-every N        held-out image gap every N steps (25)      --save-every N   save state every N steps (50)
   --probe-every N      reading probe (8 held-out renders, greedy) every N steps (100; 0: never)
   -h, --help           this text
 
-On a resumed run the saved config holds; --curriculum, --max-chars and --mixture change the recipe from the
+On a resumed run the saved config holds; --curriculum, --max-chars, --alphabet and --mixture change the recipe from the
 current step on (saved with the next state). Example, a new run from the committed weights:
 
   node dist/scripts/nano/pretrain.js --run runs/nano-pretrain-2 --seed 1 --max-chars 2 --mixture ocr=0.8,caption=0.05,detect=0.05,refer=0.05,vqa=0.05 \\
@@ -49,7 +50,7 @@ current step on (saved with the next state). Example, a new run from the committ
 const { values } = scriptArgs(USAGE, {
   run: "string", minutes: "number", steps: "number", from: "string", export: "string", seed: "number", startStep: "number",
   batch: "number", lr: "number", warmup: "number", aux: "number", order: "number", curriculum: "number", maxChars: "number",
-  mixture: "list", gapEvery: "number", saveEvery: "number", probeEvery: "number",
+  alphabet: "string", mixture: "list", gapEvery: "number", saveEvery: "number", probeEvery: "number",
 });
 const str = (name: string): string | undefined => values.get(name) as string | undefined;
 const num = (name: string, fallback: number): number => (values.get(name) as number | undefined) ?? fallback;
@@ -86,6 +87,7 @@ const recipe = (c: PretrainConfig): PretrainConfig => {
   let out = c;
   if (values.has("curriculum")) out = { ...out, curriculumSteps: num("curriculum", out.curriculumSteps) };
   if (values.has("maxChars")) out = { ...out, maxChars: num("maxChars", 0) > 0 ? num("maxChars", 0) : undefined };
+  if (values.has("alphabet")) out = { ...out, alphabet: str("alphabet") === "all" ? undefined : str("alphabet") };
   const mix = mixture();
   if (mix) out = { ...out, mixture: mix };
   return out;
@@ -106,7 +108,7 @@ const t0 = Date.now();
 await trainer.train({
   steps, runDir, gapEvery: num("gapEvery", 25), saveEvery: num("saveEvery", 50),
   probe: num("probeEvery", 100) > 0 ? { every: num("probeEvery", 100), run: async (t) => {
-    const p = await readingProbe(t.model, t.processor, { level: t.level(), maxChars: t.config.maxChars });
+    const p = await readingProbe(t.model, t.processor, { level: t.level(), maxChars: t.config.maxChars, alphabet: t.config.alphabet });
     console.log(`reading probe at step ${t.step}: ${p.distinct} distinct answers of ${p.examples.length}, character accuracy ` +
       `${(100 * p.charAccuracy).toFixed(1)}% | ${p.examples.slice(0, 4).map((e) => `${JSON.stringify(e.reference)}→${JSON.stringify(e.prediction)}`).join(" ")}`);
     return { readDistinct: p.distinct, readAccuracy: p.charAccuracy };

@@ -25,8 +25,11 @@ import { ProgressEmitter, type ProgressCallback } from "../events/progress.js";
 export interface OcrSet {
   level: number;
   maxChars?: number;
+  alphabet?: string;
 }
-export const DEFAULT_OCR_SETS: readonly OcrSet[] = [{ level: 0, maxChars: 2 }, { level: 0 }, { level: 0.5 }, { level: 1 }];
+export const DEFAULT_OCR_SETS: readonly OcrSet[] = [
+  { level: 0, maxChars: 2, alphabet: "0123456789" }, { level: 0, maxChars: 2 }, { level: 0 }, { level: 0.5 }, { level: 1 },
+];
 
 export interface ZeroShotOptions {
   /** Samples per OCR set and for detection. Default 30. */
@@ -38,7 +41,7 @@ export interface ZeroShotOptions {
 }
 
 export interface ZeroShotScores {
-  ocr: { level: number; maxChars?: number; charAccuracy: number; exactMatch: number; examples: { reference: string; prediction: string }[] }[];
+  ocr: { level: number; maxChars?: number; alphabet?: string; charAccuracy: number; exactMatch: number; examples: { reference: string; prediction: string }[] }[];
   detection: { level: number; map50: number; map: number; examples: { reference: string; prediction: string }[] };
 }
 
@@ -58,8 +61,8 @@ export async function answer(model: PaliGemmaForConditionalGeneration, processor
   }
 }
 
-const held = (seed: number, k: number, level: number, task: PretrainTask, maxChars?: number): Promise<PretrainSample> =>
-  pretrainSample({ seed, index: k, level, maxChars, mixture: { ocr: 0, caption: 0, detect: 0, refer: 0, vqa: 0, [task]: 1 } });
+const held = (seed: number, k: number, level: number, task: PretrainTask, maxChars?: number, alphabet?: string): Promise<PretrainSample> =>
+  pretrainSample({ seed, index: k, level, maxChars, alphabet, mixture: { ocr: 0, caption: 0, detect: 0, refer: 0, vqa: 0, [task]: 1 } });
 
 /** Character accuracy of one answer: 1 − normalised edit distance. */
 const charAccuracy = (e: { reference: string; prediction: string }): number => 1 - normalizedEditDistance(e.prediction, e.reference);
@@ -69,10 +72,10 @@ const charAccuracy = (e: { reference: string; prediction: string }): number => 1
  * `maxChars`); returns how many distinct answers came out and their mean character accuracy.
  */
 export async function readingProbe(model: PaliGemmaForConditionalGeneration, processor: PaliGemmaProcessor,
-  o: { level: number; maxChars?: number; samples?: number }): Promise<{ distinct: number; charAccuracy: number; examples: { reference: string; prediction: string }[] }> {
+  o: { level: number; maxChars?: number; alphabet?: string; samples?: number }): Promise<{ distinct: number; charAccuracy: number; examples: { reference: string; prediction: string }[] }> {
   const examples: { reference: string; prediction: string }[] = [];
   for (let k = 0; k < (o.samples ?? 8); k++) {
-    const s = await held(3_000_000, k, o.level, "ocr", o.maxChars);
+    const s = await held(3_000_000, k, o.level, "ocr", o.maxChars, o.alphabet);
     examples.push({ reference: s.suffix, prediction: await answer(model, processor, s, processor.tokenizer.encode(s.suffix, { addSpecialTokens: false }).length + 4) });
   }
   return { distinct: new Set(examples.map((e) => e.prediction)).size, charAccuracy: examples.reduce((a, e) => a + charAccuracy(e), 0) / examples.length, examples };
@@ -88,16 +91,16 @@ export async function zeroShotScores(model: PaliGemmaForConditionalGeneration, p
   // the reference's own token count plus room to overshoot (a fixed guess would cut long answers)
   const budget = (s: PretrainSample) => processor.tokenizer.encode(s.suffix, { addSpecialTokens: false }).length + 16;
   const ocr: ZeroShotScores["ocr"] = [];
-  for (const [li, { level, maxChars }] of sets.entries()) {
+  for (const [li, { level, maxChars, alphabet }] of sets.entries()) {
     const examples: { reference: string; prediction: string }[] = [];
     for (let k = 0; k < n; k++) {
       // the uncapped sets keep the seeds they had before the capped set existed (comparable scores across cards)
-      const s = await held(maxChars === undefined ? seed + li - sets.slice(0, li).filter((x) => x.maxChars !== undefined).length : seed + 200 + li, k, level, "ocr", maxChars);
+      const s = await held(maxChars === undefined ? seed + li - sets.slice(0, li).filter((x) => x.maxChars !== undefined).length : seed + 200 + li, k, level, "ocr", maxChars, alphabet);
       examples.push({ reference: s.suffix, prediction: await answer(model, processor, s, budget(s)) });
       progress.update(++done);
     }
     const acc = examples.map(charAccuracy);
-    ocr.push({ level, ...(maxChars === undefined ? {} : { maxChars }), charAccuracy: acc.reduce((a, b) => a + b, 0) / n,
+    ocr.push({ level, ...(maxChars === undefined ? {} : { maxChars }), ...(alphabet === undefined ? {} : { alphabet }), charAccuracy: acc.reduce((a, b) => a + b, 0) / n,
       exactMatch: examples.filter((e) => e.prediction.trim() === e.reference.trim()).length / n, examples });
   }
   const det: { reference: string; prediction: string }[] = [];

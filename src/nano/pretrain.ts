@@ -48,6 +48,8 @@ export interface PretrainConfig {
   orderWeight?: number;
   /** Cap on the characters per text line (uniform 1..maxChars); absent: the level decides. */
   maxChars?: number;
+  /** The characters of the text tasks (absent: random alphabets); a small one first is the easiest reading task. */
+  alphabet?: string;
   maxGradNorm: number;
   mixture?: Partial<Record<PretrainTask, number>>;
 }
@@ -136,9 +138,9 @@ export class NanoPretrainer {
 
   /** The samples of training step `step` (a pure function of seed and step). */
   samples(step: number, level = this.level(step)): Promise<PretrainSample[]> {
-    const { seed, batchSize, mixture, maxChars } = this.config;
+    const { seed, batchSize, mixture, maxChars, alphabet } = this.config;
     return Promise.all(Array.from({ length: batchSize }, (_, i) =>
-      pretrainSample({ seed, index: step * batchSize + i, level, mixture, maxChars })));
+      pretrainSample({ seed, index: step * batchSize + i, level, mixture, maxChars, alphabet })));
   }
 
   /** Samples → tensors (pixels normalised as the processor does: (x/255 − 0.5)/0.5). */
@@ -222,7 +224,8 @@ export class NanoPretrainer {
   async imageGap(rows = 8): Promise<{ trueLoss: number; shuffledLoss: number }> {
     const level = this.level();
     this.heldOut = await Promise.all(Array.from({ length: rows }, (_, i) =>
-      pretrainSample({ seed: this.config.seed + 1000003, index: i, level, mixture: this.config.mixture, maxChars: this.config.maxChars })));
+      pretrainSample({ seed: this.config.seed + 1000003, index: i, level, mixture: this.config.mixture, maxChars: this.config.maxChars,
+        alphabet: this.config.alphabet })));
     const b = this.batch(this.heldOut);
     const kept: tf.Tensor[] = [];
     const [t, s] = tf.tidy(() => {

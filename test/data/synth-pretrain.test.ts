@@ -78,6 +78,17 @@ describe("pretrainSample", () => {
     assert.ok(longest >= 3, `longest uncapped line ${longest}`);
   });
 
+  it("alphabet: the text is drawn from it alone, the scene otherwise unchanged; spaces or non-ASCII are refused", async () => {
+    for (let index = 0; index < 6; index++) {
+      const s = await pretrainSample({ seed: 8, index, level: 0.3, mixture: only("ocr"), alphabet: "0123456789" });
+      assert.match(s.suffix, /^[0-9][0-9 \n]*$/, s.suffix);
+      const free = await pretrainSample({ seed: 8, index, level: 0.3, mixture: only("ocr") });
+      // the same layout: line and word structure are kept, only the characters differ
+      assert.equal(s.suffix.replace(/[^ \n]/g, "x"), free.suffix.replace(/[^ \n]/g, "x"));
+    }
+    await assert.rejects(pretrainSample({ seed: 0, index: 0, level: 0, alphabet: "a b" }), /alphabet: got "a b"/);
+  });
+
   it("ocr at level 1 draws blocks of several lines of smaller text", async () => {
     const lines = [];
     for (let index = 0; index < 12; index++) {

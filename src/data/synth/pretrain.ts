@@ -49,6 +49,9 @@ export interface PretrainOptions {
   mixture?: Partial<Record<PretrainTask, number>>;
   /** Characters per text line: uniform in 1..maxChars when set (a cap below the level's own length). */
   maxChars?: number;
+  /** The characters text is drawn from (default: one of several alphabets at random; a small one, e.g. the
+   *  digits, is the easiest reading task: 10 classes to tell apart instead of 94). Spaces are not allowed. */
+  alphabet?: string;
   /** Image side (square) and patch size. Default 224 / 16. */
   size?: number;
   patch?: number;
@@ -89,7 +92,7 @@ interface TextLayout {
 }
 
 /** Lines of random words drawn glyph by glyph on a random background; the level sets size, count and length. */
-function textScene(rng: Random, size: number, level: number, maxChars?: number): TextLayout {
+function textScene(rng: Random, size: number, level: number, maxChars?: number, only?: string): TextLayout {
   const lv = Math.min(1, Math.max(0, level * rng.uniform(0.5, 1.2)));
   const fontSize = Math.round(40 - lv * 27 + rng.uniform(-2, 2)); // 40 px → 13 px
   const cell = fontSize * rng.uniform(0.62, 0.72);
@@ -97,7 +100,8 @@ function textScene(rng: Random, size: number, level: number, maxChars?: number):
   const perLine = Math.max(2, Math.floor((size - 12) / cell));
   const maxLines = Math.max(1, Math.min(Math.floor((size - 12) / lineH), 1 + Math.round(lv * 5)));
   const nLines = rng.int(1, maxLines);
-  const alphabet = rng.pick(ALPHABETS);
+  const picked = rng.pick(ALPHABETS); // drawn even when `only` is given: the rest of the stream stays the same
+  const alphabet = only ?? picked;
   const lines: string[] = [];
   for (let l = 0; l < nLines; l++) {
     const target = maxChars === undefined ? rng.int(Math.min(3, perLine), Math.min(perLine, 4 + Math.round(lv * perLine)))
@@ -206,6 +210,9 @@ export async function pretrainSample(options: PretrainOptions): Promise<Pretrain
   const patch = options.patch ?? 16;
   const grid = size / patch;
   if (!Number.isInteger(grid)) throw new RangeError(`size ${size} must be a multiple of patch ${patch}`);
+  if (options.alphabet !== undefined && !/^[!-~]+$/.test(options.alphabet)) {
+    throw new RangeError(`alphabet: got ${JSON.stringify(options.alphabet)}; use printable ASCII characters without spaces, e.g. "0123456789"`);
+  }
   const level = Math.min(1, Math.max(0, options.level));
   const rng = new Random(itemSeed(options.seed, "pretrain", options.index));
   const mix = { ...DEFAULT_MIX, ...(options.mixture ?? {}) };
@@ -226,7 +233,7 @@ export async function pretrainSample(options: PretrainOptions): Promise<Pretrain
   const marks: { x: number; y: number; cls: number; order: number }[] = []; // points that label their patch
   let shapes: Shape[] = [];
   if (textual) {
-    const t = textScene(rng, size, level, options.maxChars);
+    const t = textScene(rng, size, level, options.maxChars, options.alphabet);
     svg = t.svg;
     [prefix, suffix] = textPrompt(rng, task, t, size, turn);
     t.glyphs.forEach((g, k) => marks.push({ x: g.cx, y: g.cy, cls: charClass(g.ch), order: orderClass(k) }));
