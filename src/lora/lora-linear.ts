@@ -18,6 +18,7 @@
 import { tf } from "../tf.js";
 import { matMul } from "../ops/matmul.js";
 import { activeTraits } from "../backend/traits.js";
+import { loraDropout } from "./dropout.js";
 import { Linear, type LinearLayer } from "../model/linear.js";
 import { INFERENCE, dropoutSeedFor, type ForwardContext } from "../model/context.js";
 
@@ -115,7 +116,7 @@ export class LoraLinear implements LinearLayer {
       if (this.merged) return y;
       const lead = x.shape.slice(0, -1);
       let h = tf.reshape(x, [-1, this.inFeatures]); // [N, in]
-      if (ctx.training && this.dropout > 0) h = tf.dropout(h, this.dropout, undefined, dropoutSeedFor(ctx, this.dropoutStream));
+      if (ctx.training && this.dropout > 0) h = loraDropout(h, this.dropout, dropoutSeedFor(ctx, this.dropoutStream));
       const delta = matMul(matMul(h, this.loraA), this.loraB); // [N, r] → [N, out]
       return tf.add(y, tf.reshape(tf.mul(delta, this.scaling), [...lead, this.outFeatures]));
     });
