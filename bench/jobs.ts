@@ -9,6 +9,7 @@
  */
 import { tf } from "../src/tf.js";
 import { initBackend, type BackendName } from "../src/backend/select.js";
+import { withLeanTape } from "../src/train/lean-tape.js";
 import { disposeInputs, loadSmall, loadTiny, type BenchModel } from "./inputs.js";
 import { measure, profileKernels } from "./measure.js";
 import { MemorySampler } from "./memory.js";
@@ -49,9 +50,12 @@ function forwardOnce(bm: BenchModel, x: Inputs): void {
   out.loss!.dispose();
 }
 
-/** A full fine-tune step without the update: `tf.variableGrads` of the loss w.r.t. every parameter, disposed. */
+/**
+ * A full fine-tune step without the update: `tf.variableGrads` of the loss w.r.t. every parameter, disposed, on the
+ * lean tape as the Trainer computes it (train/lean-tape.ts: activations freed as the backward pass goes).
+ */
 function fwdBwdOnce(bm: BenchModel, x: Inputs, vars: tf.Variable[]): void {
-  const { value, grads } = tf.variableGrads(() => bm.model.computeLoss(x), vars); // logits only at labelled rows
+  const { value, grads } = withLeanTape(() => tf.variableGrads(() => bm.model.computeLoss(x), vars)); // logits only at labelled rows
   value.dataSync();
   value.dispose();
   tf.dispose(grads);

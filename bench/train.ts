@@ -55,6 +55,8 @@ export interface TrainBenchRow {
   trainableParams: number;
   /** Median seconds per optimizer step and the resulting samples per second. */
   stepSeconds: number;
+  /** Median process CPU seconds (user + system, every thread) per optimizer step: steadier than wall time on a shared machine. */
+  cpuSeconds: number;
   samplesPerSecond: number;
   /** Peaks over the timed steps. */
   peakTfBytes: number;
@@ -102,6 +104,8 @@ export async function benchTrainingMode(mode: TrainMode, o: TrainBenchOptions = 
   let tensorGrowth = 0;
   const mem = MemorySampler.start();
   const seconds: number[] = [];
+  const cpuSeconds: number[] = [];
+  let cpuAt = process.cpuUsage();
   let peakTf = 0;
   let peakRss = 0;
   let last = performance.now();
@@ -115,13 +119,16 @@ export async function benchTrainingMode(mode: TrainMode, o: TrainBenchOptions = 
         onStepBegin: () => {
           mem.reset();
           last = performance.now();
+          cpuAt = process.cpuUsage();
         },
         onStepEnd: (e) => {
           const s = (performance.now() - last) / 1000;
+          const cpu = process.cpuUsage(cpuAt);
           log(`  ${which} ${mode} B=${batch}: ${e.step === 1 ? "warm-up" : `step ${e.step - 1}/${iters}`} ${s.toFixed(2)} s (loss ${e.loss.toFixed(3)})`);
           if (e.step === 1) return void (tensorsAfterWarmup = tf.memory().numTensors);
           tensorGrowth = tf.memory().numTensors - tensorsAfterWarmup;
           seconds.push(s);
+          cpuSeconds.push((cpu.user + cpu.system) / 1e6);
           const p = mem.peak();
           peakTf = Math.max(peakTf, p.tfBytes);
           peakRss = Math.max(peakRss, p.rssBytes);
@@ -137,7 +144,7 @@ export async function benchTrainingMode(mode: TrainMode, o: TrainBenchOptions = 
   bm.model.dispose();
   const step = median(seconds);
   return {
-    model: which, mode, batch, trainableParams, stepSeconds: step, samplesPerSecond: batch / step,
+    model: which, mode, batch, trainableParams, stepSeconds: step, cpuSeconds: median(cpuSeconds), samplesPerSecond: batch / step,
     peakTfBytes: peakTf, peakRssBytes: peakRss, weightBytes, quant, tensorGrowth,
   };
 }
@@ -189,15 +196,15 @@ const mb = (b: number) => `${(b / 2 ** 20).toFixed(b < 10 * 2 ** 20 ? 1 : 0)} MB
 export function trainTable(results: readonly (TrainBenchRow | { mode: TrainMode; error: string })[]): string {
   const rows = results.filter((r): r is TrainBenchRow => !("error" in r));
   const failed = results.filter((r): r is { mode: TrainMode; error: string } => "error" in r);
-  const head = ["model", "mode", "B", "trainable", "s/step", "samples/s", "peak TF.js", "peak RSS", "weights", "note"];
+  const head = ["model", "mode", "B", "trainable", "s/step", "CPU s/step", "samples/s", "peak TF.js", "peak RSS", "weights", "note"];
   const body = rows.map((r) => [
-    r.model, r.mode, String(r.batch), r.trainableParams.toLocaleString("en-US"), r.stepSeconds.toFixed(2), r.samplesPerSecond.toFixed(3),
+    r.model, r.mode, String(r.batch), r.trainableParams.toLocaleString("en-US"), r.stepSeconds.toFixed(2), r.cpuSeconds.toFixed(2), r.samplesPerSecond.toFixed(3),
     mb(r.peakTfBytes), mb(r.peakRssBytes), mb(r.weightBytes),
     [r.quant ? `NF4 linears ${mb(r.quant.quantBytes)} vs f32 ${mb(r.quant.floatBytes)} (${(r.quant.quantBytes / r.quant.floatBytes).toFixed(3)}×)` : "",
       r.tensorGrowth ? `LEAK ${r.tensorGrowth} tensors` : ""].filter(Boolean).join("; "),
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((r) => r[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i >= 2 && i <= 8 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join("  ").trimEnd();
+  const line = (cells: string[]) => cells.map((c, i) => (i >= 2 && i <= 9 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join("  ").trimEnd();
   return [line(head), line(widths.map((w) => "-".repeat(w))), ...body.map(line), ...failed.map((f) => `FAILED ${f.mode}: ${f.error}`)].join("\n");
 }
 

@@ -49,6 +49,12 @@ export interface BackendTraits {
   unreliableKernels: readonly string[];
   /** BatchMatMul is fast only for a batch of 1 (WASM's XNNPACK path): batched products run as 2-D slices. */
   batchedMatMulPerSlice: boolean;
+  /**
+   * Products and their gradients use explicit transposes (`ops/matmul.ts`): WASM's MatMul with transposeA/B is slow
+   * (1.28 s vs 0.13 s for [512,768]×[768,3072]). false: TF.js's own MatMul gradient, which runs only for the inputs
+   * that need one (no weight gradient for a frozen weight) and passes transposes as flags (no copies).
+   */
+  explicitTransposeMatMul: boolean;
   /** Identity copies the tensor's bytes (WASM): selection swaps in an Identity that shares data by refcount. */
   identityCopies: boolean;
   /** Largest addressable memory for tensors, bytes; null when bounded only by the machine (RAM or GPU memory). */
@@ -93,6 +99,7 @@ export const BACKEND_TRAITS: Readonly<Record<BackendName, BackendTraits>> = {
     missingKernels: ["BitwiseAnd"], // quantized words are unpacked with a floor-mod instead
     unreliableKernels: [],
     batchedMatMulPerSlice: false,
+    explicitTransposeMatMul: false,
     identityCopies: false,
     heapLimitBytes: null,
     needsCheckpointingForSmall: false,
@@ -105,6 +112,7 @@ export const BACKEND_TRAITS: Readonly<Record<BackendName, BackendTraits>> = {
     missingKernels: ["BitwiseAnd"], // quantized words are unpacked with a floor-mod instead
     unreliableKernels: ["Softmax"], // NaN for a fully masked row (ops/softmax.ts)
     batchedMatMulPerSlice: false,
+    explicitTransposeMatMul: false,
     identityCopies: false,
     heapLimitBytes: null,
     needsCheckpointingForSmall: false,
@@ -121,6 +129,7 @@ export const BACKEND_TRAITS: Readonly<Record<BackendName, BackendTraits>> = {
     missingKernels: ["UnsortedSegmentSum"], // tf.gather's gradient
     unreliableKernels: [],
     batchedMatMulPerSlice: true, // measured 8× on the bench model's attention ([1,4,963,64]×[1,4,64,321])
+    explicitTransposeMatMul: true,
     identityCopies: true,
     heapLimitBytes: 4 * GiB, // wasm32
     needsCheckpointingForSmall: true,
@@ -133,6 +142,7 @@ export const BACKEND_TRAITS: Readonly<Record<BackendName, BackendTraits>> = {
     missingKernels: [],
     unreliableKernels: [],
     batchedMatMulPerSlice: false,
+    explicitTransposeMatMul: true, // unchanged on the pure-JS reference backend (not measured there)
     identityCopies: false,
     heapLimitBytes: null,
     needsCheckpointingForSmall: false,

@@ -17,6 +17,8 @@
  */
 import { tf } from "../tf.js";
 import { matMul } from "../ops/matmul.js";
+import { activeTraits } from "../backend/traits.js";
+import { loraDropout } from "./dropout.js";
 import { Linear, type LinearLayer } from "../model/linear.js";
 import { INFERENCE, dropoutSeedFor, type ForwardContext } from "../model/context.js";
 
@@ -35,9 +37,11 @@ export interface LoraLinearOptions {
 }
 
 /**
- * y = x·W for a frozen float `Linear`, with the input's gradient only. TF.js's matMul gradient computes the
- * weight's gradient too (a full [in, out] product per layer per step); a frozen base does not need it. The value
- * is the same `tf.matMul` as Linear.forward, so outputs are bit-identical.
+ * y = x·W for a frozen float `Linear`, with the input's gradient only, where products use explicit transposes
+ * (WASM, cpu: `traits.explicitTransposeMatMul`): that gradient computes the weight's gradient too (a full [in, out]
+ * product per layer per step); a frozen base does not need it. The value is the same `tf.matMul` as Linear.forward,
+ * so outputs are bit-identical. Elsewhere Linear.forward itself does this: TF.js's own gradient skips W, which is
+ * not on the tape's path to the trained variables.
  */
 function frozenLinearForward(layer: Linear, x: tf.Tensor): tf.Tensor {
   const w = layer.weight;
@@ -107,11 +111,12 @@ export class LoraLinear implements LinearLayer {
   forward(x: tf.Tensor, ctx: ForwardContext = INFERENCE): tf.Tensor {
     return tf.tidy(() => {
       const base = this.base;
-      const y = base instanceof Linear && !base.weight.trainable && !(base.bias?.trainable ?? false) ? frozenLinearForward(base, x) : base.forward(x, ctx);
+      const frozen = base instanceof Linear && !base.weight.trainable && !(base.bias?.trainable ?? false);
+      const y = frozen && activeTraits().explicitTransposeMatMul ? frozenLinearForward(base, x) : base.forward(x, ctx);
       if (this.merged) return y;
       const lead = x.shape.slice(0, -1);
       let h = tf.reshape(x, [-1, this.inFeatures]); // [N, in]
-      if (ctx.training && this.dropout > 0) h = tf.dropout(h, this.dropout, undefined, dropoutSeedFor(ctx, this.dropoutStream));
+      if (ctx.training && this.dropout > 0) h = loraDropout(h, this.dropout, dropoutSeedFor(ctx, this.dropoutStream));
       const delta = matMul(matMul(h, this.loraA), this.loraB); // [N, r] → [N, out]
       return tf.add(y, tf.reshape(tf.mul(delta, this.scaling), [...lead, this.outFeatures]));
     });

@@ -54,7 +54,9 @@ export function matMul(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
   if (a.rank !== b.rank || a.shape[a.rank - 1] !== b.shape[b.rank - 2]) {
     throw new Error(`matMul: shapes [${a.shape}] and [${b.shape}] do not chain (need [...,M,K] @ [...,K,N])`);
   }
-  if (a.rank > 2 && activeTraits().batchedMatMulPerSlice && a.size / (a.shape[a.rank - 1]! * a.shape[a.rank - 2]!) > 1) {
+  const traits = activeTraits();
+  if (!traits.explicitTransposeMatMul) return tf.matMul(a, b); // own gradient: per needed input, transposes as flags
+  if (a.rank > 2 && traits.batchedMatMulPerSlice && a.size / (a.shape[a.rank - 1]! * a.shape[a.rank - 2]!) > 1) {
     return productPerSlice(a, b);
   }
   return productWithExplicitTransposeGrad(a, b) as tf.Tensor;
@@ -69,6 +71,7 @@ export function matMulT(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
   if (b.rank === 2 && !fitsOneTensor(b)) {
     return tf.tidy(() => tf.concat(rowBlocks(b).map(({ block }) => matMul(a, swapLastAxes(block))), -1)); // [..., M, Σ R_i = N]
   }
+  if (!activeTraits().explicitTransposeMatMul && a.rank === b.rank) return tf.matMul(a, b, false, true); // bᵀ as a flag
   return matMul(a, swapLastAxes(b));
 }
 
@@ -83,6 +86,7 @@ export function matMulTFrozen(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
     throw new Error(`matMulTFrozen: shapes [${a.shape}] and [${b.shape}] do not chain (need [N,K] @ [V,K]ᵀ)`);
   }
   if (!fitsOneTensor(b)) return matMulT(a, b); // row blocks: a split weight receives no gradient either
+  if (!activeTraits().explicitTransposeMatMul) return tf.matMul(a, b, false, true); // b is off the tape's path: no dB
   const product = tf.customGrad(((x: tf.Tensor) => ({
     value: tf.tidy(() => tf.matMul(x, swapLastAxes(b))), // [N,K]·[K,V]; bᵀ freed here
     gradFunc: (dy: tf.Tensor) => tf.matMul(dy, b), // [N,V]·[V,K]

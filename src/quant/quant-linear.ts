@@ -86,9 +86,12 @@ export class QuantLinear implements LinearLayer {
     readonly bias: tf.Variable | null,
     readonly options: Required<QuantOptions>,
   ) {
-    // y = x·Wᵀ with W dequantized here and again in the backward pass; the only gradient is the input's.
+    // y = x·Wᵀ with W dequantized here and again in the backward pass; the only gradient is the input's. Where
+    // MatMul takes transposes as flags, W stays in torch layout (no host transpose of every weight per forward).
     this.product = tf.customGrad(((x: tf.Tensor) => ({
-      value: tf.matMul(x, this.weightIn("inOut")), // [N, in]·[in, out]
+      value: activeTraits().explicitTransposeMatMul
+        ? tf.matMul(x, this.weightIn("inOut")) // [N, in]·[in, out]
+        : tf.matMul(x, this.weightIn("outIn"), false, true), // [N, in]·[out, in]ᵀ
       gradFunc: (dy: tf.Tensor) => tf.tidy(() => tf.matMul(dy, this.weightIn("outIn"))), // [N, out]·[out, in]
     })) as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (x: tf.Tensor) => tf.Tensor;
   }

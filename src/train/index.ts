@@ -16,6 +16,7 @@ export { shuffledImages, imageGapWarning, IMAGE_GAP_WARN_BELOW } from "./image-g
 export { AdamW, decayParameter, type AdamWOptions, type AdamWState } from "./adamw.js";
 export { lrLambda, learningRateAt, type ScheduleSpec } from "./schedule.js";
 export { GradAccumulator, globalNorm } from "./grads.js";
+export { withLeanTape, SavedShape, SHAPE_ONLY_GRADIENT_KERNELS } from "./lean-tape.js";
 export { Rng, epochOrder, microBatches } from "./data-order.js";
 export {
   EventChannel,

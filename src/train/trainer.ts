@@ -20,6 +20,7 @@ import type { TrainableModel } from "../model/trainable.js";
 import { TrainingArguments, type TrainingArgumentsInit } from "./arguments.js";
 import { AdamW } from "./adamw.js";
 import { GradAccumulator } from "./grads.js";
+import { withLeanTape } from "./lean-tape.js";
 import { learningRateAt, type ScheduleSpec } from "./schedule.js";
 import { trainingPlan } from "./plan.js";
 import { judgeEvaluation } from "./best-model.js";
@@ -206,7 +207,7 @@ export class Trainer {
           let value: tf.Scalar;
           let grads: tf.NamedTensorMap;
           try {
-            ({ value, grads } = tf.variableGrads(() => tf.div(this.model.computeLoss(batch), GA) as tf.Scalar, varList));
+            ({ value, grads } = withLeanTape(() => tf.variableGrads(() => tf.div(this.model.computeLoss(batch), GA) as tf.Scalar, varList)));
           } finally {
             disposeBatch(batch);
           }
