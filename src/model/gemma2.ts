@@ -50,7 +50,8 @@ export function gemma2Attention(layer: Gemma2Layer, idx: number, x: tf.Tensor, c
     const H = cfg.numAttentionHeads;
     const KV = cfg.numKeyValueHeads;
     const hd = cfg.headDim;
-    const heads = (t: tf.Tensor, n: number) => tf.transpose(tf.reshape(t, [B, L, n, hd]), [0, 2, 1, 3]); // [B,n,L,hd]
+    // [B,L,n·hd] → [B,n,L,hd]; with one position (decoding) the transpose moves nothing: a reshape says the same
+    const heads = (t: tf.Tensor, n: number) => (L === 1 ? tf.reshape(t, [B, n, 1, hd]) : tf.transpose(tf.reshape(t, [B, L, n, hd]), [0, 2, 1, 3]));
     const q = applyRope(heads(layer.qProj.forward(x, ctx), H), att.rope);
     const k = applyRope(heads(layer.kProj.forward(x, ctx), KV), att.rope);
     const v = heads(layer.vProj.forward(x, ctx), KV);
@@ -61,7 +62,8 @@ export function gemma2Attention(layer: Gemma2Layer, idx: number, x: tf.Tensor, c
     const mask = isSlidingLayer(idx) && cfg.slidingWindow !== null ? att.slidingMask : att.globalMask;
     const keys = ctx.cache ? ctx.cache.updateAndFetch(idx, k, v) : [{ k, v }];
     const a = cachedAttention(q, keys, { ...attention, mask }); // [B,H,L,hd]
-    return layer.oProj.forward(tf.reshape(tf.transpose(a, [0, 2, 1, 3]), [B, L, H * hd]), ctx);
+    const merged = L === 1 ? a : tf.transpose(a, [0, 2, 1, 3]); // [B,L,H,hd] (L = 1: same memory order)
+    return layer.oProj.forward(tf.reshape(merged, [B, L, H * hd]), ctx);
   });
 }
 
