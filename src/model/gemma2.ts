@@ -40,13 +40,14 @@ export interface AttentionInputs {
 }
 
 /**
- * Self-attention of layer `idx`. x: float32[B,L,D] → float32[B,L,D].
+ * Self-attention of layer `idx`. x: float32[B,L,D] → float32[B,L,D], or decoding rows float32[R,D] → float32[R,D]
+ * (one position per row: the linears then need no reshapes).
  * With a cache (`ctx.cache`, kvcache.ts), the keys are stored there and the queries attend to everything it holds; sliding layers
  * keep only the last `sliding_window` keys (a rolling buffer), and a single decoding query attends to exactly that.
  */
 export function gemma2Attention(layer: Gemma2Layer, idx: number, x: tf.Tensor, cfg: Gemma2TextConfig, att: AttentionInputs, ctx: ForwardContext = INFERENCE): tf.Tensor {
   return tf.tidy(() => {
-    const [B, L] = x.shape as number[];
+    const [B, L] = x.rank === 2 ? [x.shape[0]!, 1] : (x.shape as number[]); // rank 2: decoding rows [R,D], L = 1
     const H = cfg.numAttentionHeads;
     const KV = cfg.numKeyValueHeads;
     const hd = cfg.headDim;
@@ -63,7 +64,7 @@ export function gemma2Attention(layer: Gemma2Layer, idx: number, x: tf.Tensor, c
     const keys = ctx.cache ? ctx.cache.updateAndFetch(idx, k, v) : [{ k, v }];
     const a = cachedAttention(q, keys, { ...attention, mask }); // [B,H,L,hd]
     const merged = L === 1 ? a : tf.transpose(a, [0, 2, 1, 3]); // [B,L,H,hd] (L = 1: same memory order)
-    return layer.oProj.forward(tf.reshape(merged, [B, L, H * hd]), ctx);
+    return layer.oProj.forward(tf.reshape(merged, x.rank === 2 ? [B, H * hd] : [B, L, H * hd]), ctx);
   });
 }
 
@@ -73,6 +74,13 @@ export function gemma2Mlp(layer: Gemma2Layer, h: tf.Tensor, cfg: Gemma2TextConfi
   return tf.tidy(() => layer.downProj.forward(tf.mul(act(layer.gateProj.forward(h, ctx)), layer.upProj.forward(h, ctx)), ctx));
 }
 
+/** RMSNorm at the config's eps; while decoding (a cache: weights frozen) 1 + w is computed once per generate call. */
+function normWith(cfg: Gemma2TextConfig, ctx: ForwardContext): (x: tf.Tensor, w: tf.Tensor) => tf.Tensor {
+  const cache = ctx.cache;
+  if (!cache) return (x, w) => rmsNorm(x, w, cfg.rmsNormEps);
+  return (x, w) => rmsNorm(x, w, cfg.rmsNormEps, cache.derived(w, () => tf.add(1, w)));
+}
+
 /**
  * One decoder layer with sandwich norms:
  *   x = x + post_attn_norm(attn(input_norm(x)));  x = x + post_ff_norm(mlp(pre_ff_norm(x)))
@@ -80,11 +88,11 @@ export function gemma2Mlp(layer: Gemma2Layer, h: tf.Tensor, cfg: Gemma2TextConfi
  */
 export function gemma2DecoderLayer(layer: Gemma2Layer, idx: number, x: tf.Tensor, cfg: Gemma2TextConfig, att: AttentionInputs, ctx: ForwardContext = INFERENCE): tf.Tensor {
   return tf.tidy(() => {
-    const eps = cfg.rmsNormEps;
-    const a = gemma2Attention(layer, idx, rmsNorm(x, layer.inputLayernorm, eps), cfg, att, ctx);
-    const post = (t: tf.Tensor, w: tf.Variable | null) => (w ? rmsNorm(t, w, eps) : t);
+    const norm = normWith(cfg, ctx);
+    const a = gemma2Attention(layer, idx, norm(x, layer.inputLayernorm), cfg, att, ctx);
+    const post = (t: tf.Tensor, w: tf.Variable | null) => (w ? norm(t, w) : t);
     const x1 = tf.add(x, post(a, layer.postAttentionLayernorm));
-    const m = gemma2Mlp(layer, rmsNorm(x1, layer.preFeedforwardLayernorm, eps), cfg, ctx);
+    const m = gemma2Mlp(layer, norm(x1, layer.preFeedforwardLayernorm), cfg, ctx);
     return tf.add(x1, post(m, layer.postFeedforwardLayernorm));
   });
 }
@@ -99,7 +107,7 @@ export interface DecoderOutput {
   hiddenStates?: tf.Tensor[]; // [embeds·√D, layer 0 out, …, final-norm output] like HF (last entry is normed)
 }
 
-/** inputsEmbeds (before ×√D): float32[B,L,D] → final hidden state. */
+/** inputsEmbeds (before ×√D): float32[B,L,D] (or decoding rows float32[R,D]) → final hidden state, same shape. */
 export function gemma2Decoder(dec: Gemma2Decoder, inputsEmbeds: tf.Tensor, att: AttentionInputs, ctx: ForwardContext = INFERENCE, keepHidden = false): DecoderOutput {
   const hidden: tf.Tensor[] = [];
   const out = tf.tidy(() => {
@@ -118,7 +126,7 @@ export function gemma2Decoder(dec: Gemma2Decoder, inputsEmbeds: tf.Tensor, att: 
         : gemma2DecoderLayer(layer, i, x, dec.config, att, ctx);
       if (keepHidden && i < dec.layers.length - 1) hidden.push(tf.keep(x.clone()));
     });
-    const normed = rmsNorm(x, dec.norm, dec.config.rmsNormEps);
+    const normed = normWith(dec.config, ctx)(x, dec.norm);
     if (keepHidden) hidden.push(tf.keep(normed.clone()));
     return normed;
   });

@@ -27,7 +27,7 @@ function elementwiseWithGrad(forward: (x: tf.Tensor) => tf.Tensor, derivative: (
 export const geluTanh: Unary = elementwiseWithGrad(
   (x) =>
     tf.tidy(() => {
-      const inner = tf.mul(SQRT_2_OVER_PI, tf.add(x, tf.mul(0.044715, tf.pow(x, 3))));
+      const inner = tf.mul(SQRT_2_OVER_PI, tf.add(x, tf.mul(0.044715, tf.mul(tf.square(x), x)))); // x·x·x as torch's kernel
       return tf.mul(tf.mul(0.5, x), tf.add(1, tf.tanh(inner)));
     }),
   (x) =>
