@@ -10,10 +10,14 @@
  *
  *     registerTensorflowKernels();
  *     tf.engine().runKernel(MATMUL_2D, { a, b }, {}); // float32[M,K] · float32[K,N] → float32[M,N]
+ *     tf.engine().runKernel(MATMUL_2D, { a, b }, { transposeB: true }); // float32[M,K] · float32[N,K]ᵀ → [M,N]
  */
 import { tf } from "../tf.js";
 
-/** Kernel name of the 2-D product (TensorFlow's `MatMul`); no gradient is registered: call it where no tape records. */
+/**
+ * Kernel name of the 2-D product (TensorFlow's `MatMul`); attrs `{ transposeB }` reads b as [N,K] (a·bᵀ without a
+ * Transpose kernel). No gradient is registered: call it where no tape records.
+ */
 export const MATMUL_2D = "PaliGemmaMatMul2D";
 
 /** The parts of tfjs-node's backend this file uses. */
@@ -28,13 +32,14 @@ export function registerTensorflowKernels(): void {
   tf.registerKernel({
     kernelName: MATMUL_2D,
     backendName: "tensorflow",
-    kernelFunc: ({ inputs, backend }) => {
+    kernelFunc: ({ inputs, backend, attrs: given }) => {
       const { a, b } = inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
+      const { transposeB = false } = given as { transposeB?: boolean };
       const node = backend as unknown as NodeBackend;
       const attrs = [
         { name: "T", type: node.binding.TF_ATTR_TYPE, value: node.binding.TF_FLOAT },
         { name: "transpose_a", type: node.binding.TF_ATTR_BOOL, value: false },
-        { name: "transpose_b", type: node.binding.TF_ATTR_BOOL, value: false },
+        { name: "transpose_b", type: node.binding.TF_ATTR_BOOL, value: transposeB },
       ];
       return node.executeSingleOutput("MatMul", attrs, [a, b]);
     },

@@ -23,11 +23,23 @@ export function swapLastAxes<T extends tf.Tensor>(x: T): T {
  * and where no tape is recording.
  */
 function plainProduct(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
+  const kernel = matMul2dKernelFor(a, b);
+  return kernel ? (tf.engine().runKernel(kernel, { a, b }, {}) as tf.Tensor) : tf.matMul(a, b);
+}
+
+/**
+ * a·bᵀ for a: [M,K], b: [N,K] where the backend's 2-D kernel reads b transposed itself (no [K,N] copy of b: for
+ * the tied LM head that copy is the whole [V,D] embedding, per call); else an explicit transpose and a product.
+ */
+function plainProductT(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
+  const kernel = matMul2dKernelFor(a, b);
+  return kernel ? (tf.engine().runKernel(kernel, { a, b }, { transposeB: true }) as tf.Tensor) : plainProduct(a, swapLastAxes(b));
+}
+
+/** The backend's faster 2-D float32 product kernel when it applies to a and b (traits `matMul2dKernel`). */
+function matMul2dKernelFor(a: tf.Tensor, b: tf.Tensor): string | null {
   const kernel = activeTraits().matMul2dKernel;
-  if (kernel && a.rank === 2 && b.rank === 2 && a.dtype === "float32" && b.dtype === "float32") {
-    return tf.engine().runKernel(kernel, { a, b }, {}) as tf.Tensor;
-  }
-  return tf.matMul(a, b);
+  return kernel && a.rank === 2 && b.rank === 2 && a.dtype === "float32" && b.dtype === "float32" ? kernel : null;
 }
 
 // tf.customGrad's typing takes (...inputs: (Tensor | GradSaveFunc)[]); the call shape is (a, b, save).
@@ -89,6 +101,16 @@ export function matMulT(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
   if (b.rank === 2 && !fitsOneTensor(b)) {
     return tf.tidy(() => tf.concat(rowBlocks(b).map(({ block }) => matMul(a, swapLastAxes(block))), -1)); // [..., M, Σ R_i = N]
   }
+  // no tape (inference, decoding): the kernel reads b transposed itself (the tied LM head skips a copy of the
+  // [V,D] embedding per forward; attention's q·kᵀ skips a Transpose of every cached key per layer and step); WASM's
+  // per-slice path wants plain products
+  if (!recordingGradients() && a.rank === 2 && b.rank === 2 && a.shape[1] === b.shape[1] && matMul2dKernelFor(a, b)) {
+    return plainProductT(a, b);
+  }
+  if (!recordingGradients() && a.rank === b.rank && a.rank > 2 && !activeTraits().batchedMatMulPerSlice) {
+    if (a.shape[a.rank - 1] !== b.shape[b.rank - 1]) throw new Error(`matMulT: shapes [${a.shape}] and [${b.shape}] do not chain (need [...,M,K] @ [...,N,K]ᵀ)`);
+    return tf.matMul(a, b, false, true);
+  }
   return matMul(a, swapLastAxes(b));
 }
 
@@ -104,7 +126,7 @@ export function matMulTFrozen(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
   }
   if (!fitsOneTensor(b)) return matMulT(a, b); // row blocks: a split weight receives no gradient either
   const product = tf.customGrad(((x: tf.Tensor) => ({
-    value: tf.tidy(() => plainProduct(x, swapLastAxes(b))), // [N,K]·[K,V]; bᵀ freed here
+    value: tf.tidy(() => plainProductT(x, b)), // [N,K]·[V,K]ᵀ; bᵀ (where a transpose is needed) freed here
     gradFunc: (dy: tf.Tensor) => plainProduct(dy, b), // [N,V]·[V,K]
   })) as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (x: tf.Tensor) => tf.Tensor;
   return product(a);

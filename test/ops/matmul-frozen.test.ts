@@ -25,18 +25,22 @@ describe("matMulTFrozen", async () => {
       tf.dispose([ref.value, ref.grad, got.value, got.grad]);
       assert.equal(tf.memory().numTensors, before);
 
-      // inside one tidy (as computeLoss runs), the forward leaves only its output behind: matMulT leaves bᵀ too
+      // while a tape records (as computeLoss runs in training), the forward leaves only its output behind until the
+      // backward pass: matMulT leaves bᵀ too (and keeps it for its gradient)
       const kept = (f: (x: tf.Tensor, y: tf.Tensor) => tf.Tensor) => {
         let n = 0;
-        tf.tidy(() => {
+        const g = tf.grad((x: tf.Tensor) => {
           const start = tf.memory().numTensors;
-          f(a, b);
+          const y = f(x, b);
           n = tf.memory().numTensors - start;
-        });
+          return tf.sum(tf.mul(y, w));
+        })(a);
+        g.dispose();
         return n;
       };
       assert.equal(kept(matMulTFrozen), 1);
       assert.ok(kept(matMulT) >= 2);
+      assert.equal(tf.memory().numTensors, before);
       tf.dispose([a, b, w]);
     });
   }
