@@ -16,6 +16,9 @@ import { applyRope, type RopeTables } from "../ops/rope.js";
 import { cachedAttention } from "../ops/attention.js";
 import { INFERENCE, type ForwardContext } from "./context.js";
 import { checkpoint, variablesOf } from "../ops/checkpoint.js";
+import { matMul } from "../ops/matmul.js";
+import { Linear, type LinearSlot } from "./linear.js";
+import type { KVCache } from "./kvcache.js";
 
 /** One decoder layer's modules: the decoder layer table (model/layers.ts) read as modules. */
 export type Gemma2Layer = DecoderLayerParams<ModuleKinds>;
@@ -53,8 +56,10 @@ export function gemma2Attention(layer: Gemma2Layer, idx: number, x: tf.Tensor, c
     const hd = cfg.headDim;
     // [B,L,n·hd] → [B,n,L,hd]; with one position (decoding) the transpose moves nothing: a reshape says the same
     const heads = (t: tf.Tensor, n: number) => (L === 1 ? tf.reshape(t, [B, n, 1, hd]) : tf.transpose(tf.reshape(t, [B, L, n, hd]), [0, 2, 1, 3]));
-    const q = applyRope(heads(layer.qProj.forward(x, ctx), H), att.rope);
-    const k = applyRope(heads(layer.kProj.forward(x, ctx), KV), att.rope);
+    const qkWeight = x.rank === 2 && ctx.cache ? fusedQkWeight(layer, ctx.cache) : null;
+    const [q, k] = qkWeight // decoding: one product and one RoPE for q and k together, then split by heads
+      ? tf.split(applyRope(heads(matMul(x, qkWeight), H + KV), att.rope), [H, KV], 1)
+      : [applyRope(heads(layer.qProj.forward(x, ctx), H), att.rope), applyRope(heads(layer.kProj.forward(x, ctx), KV), att.rope)];
     const v = heads(layer.vProj.forward(x, ctx), KV);
     const attention = {
       scale: cfg.queryPreAttnScalar ** -0.5, // Gemma 2: query_pre_attn_scalar, not head_dim
@@ -66,6 +71,22 @@ export function gemma2Attention(layer: Gemma2Layer, idx: number, x: tf.Tensor, c
     const merged = L === 1 ? a : tf.transpose(a, [0, 2, 1, 3]); // [B,L,H,hd] (L = 1: same memory order)
     return layer.oProj.forward(tf.reshape(merged, x.rank === 2 ? [B, H * hd] : [B, L, H * hd]), ctx);
   });
+}
+
+/** The weight of a slot holding a plain float Linear without bias (not LoRA, not quantized), else null. */
+function plainWeight(slot: LinearSlot): tf.Tensor | null {
+  const layer = slot.get();
+  return layer instanceof Linear && !layer.bias ? layer.weight : null;
+}
+
+/**
+ * [W_q | W_k] float32[D, (H+KV)·hd], once per generate call (weights are frozen while decoding), when both slots
+ * hold plain Linears; null otherwise (LoRA, quantized: each slot computes its own product).
+ */
+function fusedQkWeight(layer: Gemma2Layer, cache: KVCache): tf.Tensor | null {
+  const wq = plainWeight(layer.qProj);
+  const wk = plainWeight(layer.kProj);
+  return wq && wk ? cache.derived(wq, () => tf.concat([wq, wk], 1)) : null;
 }
 
 /** GeGLU: down(act(gate(h)) · up(h)), act = `hidden_activation` (tanh GELU in Gemma and Gemma 2). */

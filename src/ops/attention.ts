@@ -3,7 +3,7 @@
  * in HF's eager order: s = (q·kᵀ)·scale → cap·tanh(s/cap) → s + mask → softmax(float32) → ·v.
  */
 import { tf } from "../tf.js";
-import { matMul, matMulT } from "./matmul.js";
+import { matMul, matMulT, recordingGradients } from "./matmul.js";
 import { softcap as capLogits } from "./elementwise.js";
 import { softmax } from "./softmax.js";
 
@@ -28,8 +28,7 @@ export function groupedQueryAttention(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, 
     const Lk = k.shape[2]!;
     const rep = H / KV;
     const qg = tf.reshape(q, [B, KV, rep * Lq, d]); // heads kv·rep … kv·rep+rep−1 share kv head `kv`
-    let s = tf.mul(matMulT(qg, k), o.scale); // [B,KV,rep·Lq,Lk]
-    if (o.softcap) s = capLogits(s, o.softcap);
+    let s = scaledScores(matMulT(qg, k), o); // [B,KV,rep·Lq,Lk]
     if (o.mask) {
       s = tf.add(tf.reshape(s, [B, KV, rep, Lq, Lk]), tf.reshape(o.mask, [B, 1, 1, Lq, Lk]));
       s = tf.reshape(s, [B, KV, rep * Lq, Lk]);
@@ -37,6 +36,20 @@ export function groupedQueryAttention(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, 
     const p = softmax(s);
     return tf.reshape(matMul(p, v), [B, H, Lq, d]);
   });
+}
+
+/**
+ * (q·kᵀ)·scale, then the soft-cap cap·tanh(s / cap). Without a tape and with a power-of-two scale (Gemma 2:
+ * 64^-0.5 = 1/8 for head_dim 64, 256^-0.5 = 1/16 for the 3B), the scale folds into the cap's division: s·2^-e / cap
+ * and s / (cap·2^e) are the same real quotient rounded once (scaling by 2^-e is exact), one kernel fewer.
+ */
+function scaledScores(qk: tf.Tensor, o: AttentionOptions): tf.Tensor {
+  if (!o.softcap) return tf.mul(qk, o.scale);
+  const exponent = Math.log2(o.scale);
+  if (Number.isInteger(exponent) && !recordingGradients()) {
+    return tf.tidy(() => tf.mul(tf.tanh(tf.div(qk, o.softcap! / o.scale)), o.softcap!));
+  }
+  return capLogits(tf.mul(qk, o.scale), o.softcap);
 }
 
 /** Keys and values of one stretch of cached positions: float32[rows,KV,T,d]; rows 1 = shared by every query row. */
@@ -72,8 +85,7 @@ export function cachedAttention(q: tf.Tensor, segments: readonly KeySegment[], o
     const toRows = (t: tf.Tensor) => tf.transpose(tf.reshape(t, [KV, R, M, -1]), [1, 0, 2, 3]); // [1,KV,R·M,n] → [R,KV,M,n]
     const toAll = (t: tf.Tensor) => tf.reshape(tf.transpose(t, [1, 0, 2, 3]), [1, KV, R * M, -1]); // inverse
     const scores = segments.map((seg) => (shared(seg) ? toRows(matMulT(qAll, seg.k)) : matMulT(qRows, seg.k))); // [R,KV,M,T_i]
-    let s = tf.mul(tf.concat(scores, 3), o.scale);
-    if (o.softcap) s = capLogits(s, o.softcap);
+    const s = scaledScores(tf.concat(scores, 3), o);
     const p = tf.split(tf.softmax(s), segments.map((seg) => seg.k.shape[2]!), 3);
     const out = segments.map((seg, i) => (shared(seg) ? toRows(matMul(toAll(p[i]!), seg.v)) : matMul(p[i]!, seg.v))); // [R,KV,M,d]
     return tf.reshape(out.length === 1 ? out[0]! : tf.addN(out), [R, H, Lq, d]);
