@@ -85,7 +85,6 @@ export class KVCache {
       return [{ k, v }];
     }
     if (k.shape[2] !== 1) throw new Error(`KVCache.updateAndFetch: after the prefill, decode one token per row (got ${k.shape[2]})`);
-    if (s.prompt.k.shape[0] === k.shape[0] && !s.generated) return this.appendJoined(s, k, v, window);
     const appended = s.generated ? { k: tf.concat([s.generated.k, k], 2), v: tf.concat([s.generated.v, v], 2) } : { k, v };
     const over = s.prompt.k.shape[2]! + appended.k.shape[2]! - window;
     let prompt = s.prompt;
@@ -100,22 +99,10 @@ export class KVCache {
       s.prompt = keepSegment(prompt);
     }
     disposeSegment(s.generated);
-    s.generated = keepSegment({ k: generated.k.clone(), v: generated.v.clone() });
-    return s.prompt.k.shape[2]! > 0 ? [s.prompt, generated] : [generated];
-  }
-
-  /**
-   * One segment per layer when the prompt has a row per query row (greedy decoding: one row): the new keys are
-   * appended to it with one concat per tensor, and the result is both stored and attended to (no clone, no second
-   * concat in the attention). Beams (a prompt row shared by R > 1 rows) keep the two-segment layout above.
-   */
-  private appendJoined(s: LayerState, k: tf.Tensor, v: tf.Tensor, window: number): KVSegment[] {
-    let joined: KVSegment = { k: tf.concat([s.prompt!.k, k], 2), v: tf.concat([s.prompt!.v, v], 2) };
-    const over = joined.k.shape[2]! - window;
-    if (over > 0) joined = dropFront(joined, over);
-    disposeSegment(s.prompt);
-    s.prompt = keepSegment(joined);
-    return [s.prompt];
+    // the caller's own k, v (first step) are cloned: it may pass one tensor twice or to several layers; a concat or
+    // slice made here is kept as it is (no copy of the generated keys per step)
+    s.generated = keepSegment(generated.k === k ? { k: k.clone(), v: v.clone() } : generated);
+    return s.prompt.k.shape[2]! > 0 ? [s.prompt, s.generated] : [s.generated];
   }
 
   /**

@@ -53,30 +53,43 @@ function scaledScores(qk: tf.Tensor, o: AttentionOptions): tf.Tensor {
 }
 
 /**
- * One query position of one row (greedy decoding), q: float32[1,H,1,d], k/v: float32[1,KV,T,d], as 2-D products:
- * every head's scores against all kv heads' keys [H, KV·T] in one product, the other kv heads' blocks masked out
- * (float32 min: exp gives exactly 0 there, so p·v over all keys is the grouped attention), then p·v. KV times the
- * (tiny) arithmetic of the grouped form, but two 2-D products instead of two batched ones, which cost ~5× more per
- * call on the native backend (~120-220 µs CPU for BatchMatMulV2 vs ~25 µs for MatMul on TF 2.21).
+ * One query position of one row (greedy decoding), q: float32[1,H,1,d], over key segments float32[1,KV,T_i,d]
+ * (the prompt's keys, then the generated ones: neither is copied to join them), as 2-D products: every head's
+ * scores against all kv heads' keys [H, Σ KV·T_i], the other kv heads' blocks masked out (float32 min: exp gives
+ * exactly 0 there, so p·v over all keys is the grouped attention), then p·v per segment, summed. KV times the (tiny)
+ * arithmetic of the grouped form, but 2-D products instead of batched ones, which cost ~5× more per call on the
+ * native backend (~120-220 µs CPU for BatchMatMulV2 vs ~25 µs for MatMul on TF 2.21), and no per-step copy of
+ * the cache (a Concat of the ~300 cached keys took ~0.4-0.9 ms CPU per layer and tensor).
  */
-function oneQueryAttention(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, o: AttentionOptions): tf.Tensor {
+function oneQueryAttention(q: tf.Tensor, segments: readonly KeySegment[], o: AttentionOptions): tf.Tensor {
   return tf.tidy(() => {
     const [, H, , d] = q.shape as number[];
-    const [, KV, T] = k.shape as number[];
-    const s = scaledScores(matMulT(tf.reshape(q, [H, d]), tf.reshape(k, [KV * T, d])), o); // [H, KV·T]
-    const p = softmax(tf.add(s, otherKvHeadsMask(H, KV, T)));
-    return tf.reshape(matMul(p, tf.reshape(v, [KV * T, d])), [1, H, 1, d]);
+    const KV = segments[0]!.k.shape[1]!;
+    const lengths = segments.map((seg) => seg.k.shape[2]!);
+    const flat = (t: tf.Tensor) => tf.reshape(t, [-1, d]); // [1,KV,T,d] → [KV·T, d]
+    const qf = tf.reshape(q, [H, d]);
+    const scores = segments.map((seg) => matMulT(qf, flat(seg.k))); // [H, KV·T_i]
+    const s = scaledScores(scores.length === 1 ? scores[0]! : tf.concat(scores, 1), o);
+    const p = softmax(tf.add(s, otherKvHeadsMask(H, KV, lengths)));
+    const parts = segments.length === 1 ? [p] : tf.split(p, lengths.map((T) => KV * T), 1);
+    const out = parts.map((pi, i) => matMul(pi, flat(segments[i]!.v))); // [H, d]
+    return tf.reshape(out.length === 1 ? out[0]! : tf.addN(out), [1, H, 1, d]);
   });
 }
 
-/** float32[H, KV·T]: 0 on query head h's kv head ⌊h / (H/KV)⌋ (HF `repeat_kv`), MASK_MIN on the others. */
-function otherKvHeadsMask(H: number, KV: number, T: number): tf.Tensor {
-  const m = new Float32Array(H * KV * T).fill(MASK_MIN);
+/** float32[H, Σ KV·T_i]: per segment, 0 on query head h's kv head ⌊h / (H/KV)⌋ (HF `repeat_kv`), MASK_MIN elsewhere. */
+function otherKvHeadsMask(H: number, KV: number, lengths: readonly number[]): tf.Tensor {
+  const width = KV * lengths.reduce((a, b) => a + b, 0);
+  const m = new Float32Array(H * width).fill(MASK_MIN);
   for (let h = 0; h < H; h++) {
-    const block = h * KV + Math.floor(h / (H / KV));
-    m.fill(0, block * T, (block + 1) * T);
+    const g = Math.floor(h / (H / KV));
+    let offset = h * width;
+    for (const T of lengths) {
+      m.fill(0, offset + g * T, offset + (g + 1) * T);
+      offset += KV * T;
+    }
   }
-  return tf.tensor2d(m, [H, KV * T]);
+  return tf.tensor2d(m, [H, width]);
 }
 
 /** Keys and values of one stretch of cached positions: float32[rows,KV,T,d]; rows 1 = shared by every query row. */
@@ -95,10 +108,9 @@ export interface KeySegment {
  */
 export function cachedAttention(q: tf.Tensor, segments: readonly KeySegment[], o: AttentionOptions): tf.Tensor {
   const only = segments.length === 1 ? segments[0]! : null;
-  if (only && only.k.shape[0] === q.shape[0]) {
-    const oneQuery = q.shape[0] === 1 && q.shape[2] === 1 && !o.mask && !recordingGradients(); // greedy decoding
-    return (oneQuery ? oneQueryAttention : groupedQueryAttention)(q, only.k, only.v, o);
-  }
+  const oneQuery = q.shape[0] === 1 && q.shape[2] === 1 && !o.mask && !recordingGradients(); // greedy decoding
+  if (oneQuery && segments.every((seg) => seg.k.shape[0] === 1)) return oneQueryAttention(q, segments, o);
+  if (only && only.k.shape[0] === q.shape[0]) return groupedQueryAttention(q, only.k, only.v, o);
   if (o.mask) throw new Error("cachedAttention: a mask needs the keys as one segment with a row per query row (the prefill)");
   if (segments.every((seg) => seg.k.shape[0] === q.shape[0])) {
     // no segment shared across rows (greedy decoding): one attention over the joined keys costs fewer kernels than

@@ -1,7 +1,7 @@
 /**
  * The decoding fast paths equal what they replace, on every backend here: RoPE's half-swap form (bit-identical),
- * one-query attention with its masked kv-head blocks and the power-of-two scale folded into the soft-cap (against
- * HF's eager order written out with repeat_kv), products that read b transposed, and KVCache.derived (computed
+ * one-query attention with its masked kv-head blocks over one or two key segments and the power-of-two scale folded
+ * into the soft-cap (against HF's eager order written out with repeat_kv), products that read b transposed, and KVCache.derived (computed
  * once per cache, freed with it).
  */
 import { describe, test } from "node:test";
@@ -58,7 +58,13 @@ describe("decoding fast paths", async () => {
           const ref = eagerReference(q, seg.k, seg.v, scale, cap);
           assert.deepEqual(ours.shape, [1, H, 1, d]);
           assert.ok(maxAbsDiff(ours, ref) < 1e-5, `scale ${scale} cap ${cap}: max |Δ| ${maxAbsDiff(ours, ref)}`);
-          tf.dispose([ours, ref]);
+          // the same keys as two segments (prompt 4 + generated 3), never joined
+          const split = (t: tf.Tensor) => tf.split(t, [4, 3], 2);
+          const [kp, kg] = split(seg.k);
+          const [vp, vg] = split(seg.v);
+          const two = cachedAttention(q, [{ k: kp!, v: vp! }, { k: kg!, v: vg! }], { scale, softcap: cap });
+          assert.ok(maxAbsDiff(two, ref) < 1e-5, `two segments, scale ${scale} cap ${cap}: max |Δ| ${maxAbsDiff(two, ref)}`);
+          tf.dispose([ours, ref, two, kp!, kg!, vp!, vg!]);
         }
       }
       assert.equal(tf.memory().numTensors, before);
@@ -77,7 +83,7 @@ describe("decoding fast paths", async () => {
     });
   }
 
-  test("KVCache.derived computes once per cache and frees with it; greedy decoding keeps one joined segment", () => {
+  test("KVCache.derived computes once per cache and frees with it; greedy decoding keeps prompt and generated apart", () => {
     const w = tf.tensor1d([1, 2, 3]);
     const before = tf.memory().numTensors;
     const cache = new KVCache(1, () => 2); // window 2
@@ -92,8 +98,8 @@ describe("decoding fast paths", async () => {
       const k0 = tf.tensor4d([0, 1, 2], [1, 1, 3, 1]);
       cache.updateAndFetch(0, k0, k0); // prefill of 3 keys; window 2 keeps positions 1, 2
       const segs = cache.updateAndFetch(0, key(3), key(3));
-      assert.equal(segs.length, 1); // one row: prompt and generated keys joined
-      assert.deepEqual(Array.from(segs[0]!.k.dataSync()), [2, 3]); // window 2: positions 2, 3
+      assert.equal(segs.length, 2); // the prompt's keys are not copied to append one
+      assert.deepEqual(segs.flatMap((seg) => Array.from(seg.k.dataSync())), [2, 3]); // window 2: positions 2, 3
     });
     cache.dispose();
     assert.equal(tf.memory().numTensors, before);
