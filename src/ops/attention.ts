@@ -113,8 +113,8 @@ export function cachedAttention(q: tf.Tensor, segments: readonly KeySegment[], o
   if (only && only.k.shape[0] === q.shape[0]) return groupedQueryAttention(q, only.k, only.v, o);
   if (o.mask) throw new Error("cachedAttention: a mask needs the keys as one segment with a row per query row (the prefill)");
   if (segments.every((seg) => seg.k.shape[0] === q.shape[0])) {
-    // no segment shared across rows (greedy decoding): one attention over the joined keys costs fewer kernels than
-    // per-segment scores + split + addN (native small-model decode 5.97 → 9.43 tokens/s)
+    // several query rows, no segment shared across them: one attention over the joined keys costs fewer batched
+    // kernels than per-segment scores + split + addN (one row, greedy decoding, takes `oneQueryAttention` above)
     return tf.tidy(() => groupedQueryAttention(q, tf.concat(segments.map((seg) => seg.k), 2), tf.concat(segments.map((seg) => seg.v), 2), o));
   }
   return tf.tidy(() => {
