@@ -9,6 +9,7 @@
 import { tf } from "../tf.js";
 import { dawnAdapterReport, installDawnNavigator } from "./dawn.js";
 import { fixWebGpuBackend } from "./webgpu-fixes.js";
+import { MATMUL_2D, registerTensorflowKernels } from "./tensorflow-kernels.js";
 
 export type BackendName = "tensorflow" | "webgpu" | "wasm" | "cpu";
 /** In the order selection tries them (fastest first). */
@@ -55,6 +56,11 @@ export interface BackendTraits {
    * that need one (no weight gradient for a frozen weight) and passes transposes as flags (no copies).
    */
   explicitTransposeMatMul: boolean;
+  /**
+   * A kernel for float32 [M,K]·[K,N] faster than `tf.matMul`'s BatchMatMul, registered by `afterImport`
+   * (tensorflow-kernels.ts: TF's 2-D MatMul, ~4× on a decoding step's one-row products); null: use `tf.matMul`.
+   */
+  matMul2dKernel: string | null;
   /** Identity copies the tensor's bytes (WASM): selection swaps in an Identity that shares data by refcount. */
   identityCopies: boolean;
   /** Largest addressable memory for tensors, bytes; null when bounded only by the machine (RAM or GPU memory). */
@@ -92,14 +98,15 @@ export const BACKEND_TRAITS: Readonly<Record<BackendName, BackendTraits>> = {
   tensorflow: {
     name: "tensorflow",
     providers: [
-      { package: "@tensorflow/tfjs-node-gpu", optional: true, note: TFJS_NODE_GPU_NOTE, env: QUIET_TF },
-      { package: "@tensorflow/tfjs-node", optional: true, note: TFJS_NODE_NOTE, env: QUIET_TF },
+      { package: "@tensorflow/tfjs-node-gpu", optional: true, note: TFJS_NODE_GPU_NOTE, env: QUIET_TF, afterImport: registerTensorflowKernels },
+      { package: "@tensorflow/tfjs-node", optional: true, note: TFJS_NODE_NOTE, env: QUIET_TF, afterImport: registerTensorflowKernels },
     ],
     memory: "host", // tfjs-node's tensors are TFE handles in process memory (CPU) and `dataSync` copies them out
     missingKernels: ["BitwiseAnd"], // quantized words are unpacked with a floor-mod instead
     unreliableKernels: [],
     batchedMatMulPerSlice: false,
     explicitTransposeMatMul: false,
+    matMul2dKernel: MATMUL_2D,
     identityCopies: false,
     heapLimitBytes: null,
     needsCheckpointingForSmall: false,
@@ -113,6 +120,7 @@ export const BACKEND_TRAITS: Readonly<Record<BackendName, BackendTraits>> = {
     unreliableKernels: ["Softmax"], // NaN for a fully masked row (ops/softmax.ts)
     batchedMatMulPerSlice: false,
     explicitTransposeMatMul: false,
+    matMul2dKernel: null,
     identityCopies: false,
     heapLimitBytes: null,
     needsCheckpointingForSmall: false,
@@ -130,6 +138,7 @@ export const BACKEND_TRAITS: Readonly<Record<BackendName, BackendTraits>> = {
     unreliableKernels: [],
     batchedMatMulPerSlice: true, // measured 8× on the bench model's attention ([1,4,963,64]×[1,4,64,321])
     explicitTransposeMatMul: true,
+    matMul2dKernel: null,
     identityCopies: true,
     heapLimitBytes: 4 * GiB, // wasm32
     needsCheckpointingForSmall: true,
@@ -143,6 +152,7 @@ export const BACKEND_TRAITS: Readonly<Record<BackendName, BackendTraits>> = {
     unreliableKernels: [],
     batchedMatMulPerSlice: false,
     explicitTransposeMatMul: true, // unchanged on the pure-JS reference backend (not measured there)
+    matMul2dKernel: null,
     identityCopies: false,
     heapLimitBytes: null,
     needsCheckpointingForSmall: false,

@@ -52,6 +52,8 @@ export class KVCache {
   private readonly layers: LayerState[];
   /** Eᵀ float32[D,V] for the tied LM head during generation; freed with the cache. */
   lmHeadT: tf.Tensor | null = null;
+  /** Tensors derived from weights, which do not change during one generate call (`derived`); freed with the cache. */
+  private readonly derivedTensors = new Map<tf.Tensor, tf.Tensor>();
 
   /** `windowOf(layer)`: the sliding window of that layer, or null for a global layer. */
   constructor(
@@ -97,8 +99,10 @@ export class KVCache {
       s.prompt = keepSegment(prompt);
     }
     disposeSegment(s.generated);
-    s.generated = keepSegment({ k: generated.k.clone(), v: generated.v.clone() });
-    return s.prompt.k.shape[2]! > 0 ? [s.prompt, generated] : [generated];
+    // the caller's own k, v (first step) are cloned: it may pass one tensor twice or to several layers; a concat or
+    // slice made here is kept as it is (no copy of the generated keys per step)
+    s.generated = keepSegment(generated.k === k ? { k: k.clone(), v: v.clone() } : generated);
+    return s.prompt.k.shape[2]! > 0 ? [s.prompt, s.generated] : [s.generated];
   }
 
   /**
@@ -120,6 +124,19 @@ export class KVCache {
     return next;
   }
 
+  /**
+   * `make()` computed once per generate call for the weight `source` (e.g. an RMSNorm's 1 + w), then reused by every
+   * decoding step: weights are frozen while decoding. The cache owns the result.
+   */
+  derived(source: tf.Tensor, make: () => tf.Tensor): tf.Tensor {
+    let t = this.derivedTensors.get(source);
+    if (!t) {
+      t = tf.keep(tf.tidy(make));
+      this.derivedTensors.set(source, t);
+    }
+    return t;
+  }
+
   /** Free every cached tensor and Eᵀ. */
   dispose(): void {
     for (const s of this.layers) {
@@ -130,6 +147,8 @@ export class KVCache {
     }
     this.lmHeadT?.dispose();
     this.lmHeadT = null;
+    for (const t of this.derivedTensors.values()) t.dispose();
+    this.derivedTensors.clear();
   }
 }
 

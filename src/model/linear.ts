@@ -31,10 +31,10 @@ export class Linear implements LinearLayer {
   forward(x: tf.Tensor): tf.Tensor {
     return tf.tidy(() => {
       const lead = x.shape.slice(0, -1);
-      const x2 = tf.reshape(x, [-1, this.inFeatures]); // [N, in]
+      const x2 = x.rank === 2 ? x : tf.reshape(x, [-1, this.inFeatures]); // [N, in]
       let y = matMul(x2, this.weight); // [N, out]
       if (this.bias) y = tf.add(y, this.bias);
-      return tf.reshape(y, [...lead, this.outFeatures]);
+      return x.rank === 2 ? y : tf.reshape(y, [...lead, this.outFeatures]);
     });
   }
 }

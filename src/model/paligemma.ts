@@ -371,10 +371,10 @@ export class PaliGemmaForConditionalGeneration implements TrainableModel {
     const tc = this.config.textConfig;
     const R = tokens.length;
     return tf.tidy(() => {
-      const rope = ropeTables(Array.from({ length: R }, () => [index + 1]), tc.headDim, tc.ropeTheta);
-      const embeds = this.embedInputs(tokens, R, 1, null);
+      const rope = ropeTables(Array.from({ length: R }, () => [index + 1]), tc.headDim, tc.ropeTheta, "halfSwap");
+      const embeds = tf.reshape(this.embedInputs(tokens, R, 1, null), [R, tc.hiddenSize]); // rows: no reshapes per linear
       const dec = gemma2Decoder(this.modules.languageModel, embeds, { rope, globalMask: null, slidingMask: null }, { ...INFERENCE, cache });
-      return tf.reshape(this.lmHead(dec.hidden, cache.lmHeadT), [R, tc.vocabSize]);
+      return this.lmHeadRows(dec.hidden, cache.lmHeadT); // [R,V]
     });
   }
 

@@ -3,6 +3,7 @@
  */
 import { tf } from "../tf.js";
 import type { Activation } from "../config/types.js";
+import { recordingGradients } from "./matmul.js";
 
 const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
 
@@ -15,7 +16,7 @@ function elementwiseWithGrad(forward: (x: tf.Tensor) => tf.Tensor, derivative: (
     save([x, y]);
     return { value: y, gradFunc: (dy: tf.Tensor, [sx, sy]: tf.Tensor[]) => tf.mul(dy, derivative(sx, sy)) };
   }) as unknown as Parameters<typeof tf.customGrad>[0]);
-  return (x) => op(x) as tf.Tensor;
+  return (x) => (recordingGradients() ? (op(x) as tf.Tensor) : forward(x)); // no tape: skip customGrad's scope
 }
 
 /**
@@ -26,7 +27,7 @@ function elementwiseWithGrad(forward: (x: tf.Tensor) => tf.Tensor, derivative: (
 export const geluTanh: Unary = elementwiseWithGrad(
   (x) =>
     tf.tidy(() => {
-      const inner = tf.mul(SQRT_2_OVER_PI, tf.add(x, tf.mul(0.044715, tf.pow(x, 3))));
+      const inner = tf.mul(SQRT_2_OVER_PI, tf.add(x, tf.mul(0.044715, tf.mul(tf.square(x), x)))); // x·x·x as torch's kernel
       return tf.mul(tf.mul(0.5, x), tf.add(1, tf.tanh(inner)));
     }),
   (x) =>
@@ -78,11 +79,15 @@ export function softcap(x: tf.Tensor, cap: number): tf.Tensor {
   return op(x);
 }
 
-/** Gemma RMSNorm: x · rsqrt(mean(x²) + eps) · (1 + w); the weight is stored as the offset from 1. */
-export function rmsNorm(x: tf.Tensor, w: tf.Tensor, eps: number): tf.Tensor {
+/**
+ * Gemma RMSNorm: x · rsqrt(mean(x²) + eps) · (1 + w); the weight is stored as the offset from 1. The mean is written
+ * as sum / D, which is how TensorFlow's Mean computes it, without the float32 Cast tfjs-node's Mean kernel adds.
+ * `onePlusW` (1 + w, precomputed by a decoder that runs many steps with frozen weights) saves that add per call.
+ */
+export function rmsNorm(x: tf.Tensor, w: tf.Tensor, eps: number, onePlusW: tf.Tensor | null = null): tf.Tensor {
   return tf.tidy(() => {
-    const ms = tf.mean(tf.square(x), -1, true);
-    return tf.mul(tf.mul(x, tf.rsqrt(tf.add(ms, eps))), tf.add(1, w));
+    const ms = tf.div(tf.sum(tf.square(x), -1, true), x.shape[x.rank - 1]!);
+    return tf.mul(tf.mul(x, tf.rsqrt(tf.add(ms, eps))), onePlusW ?? tf.add(1, w));
   });
 }
 

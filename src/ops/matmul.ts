@@ -17,14 +17,39 @@ export function swapLastAxes<T extends tf.Tensor>(x: T): T {
   return tf.transpose(x, perm) as T;
 }
 
+/**
+ * a·b through the backend's faster 2-D kernel where it has one (traits `matMul2dKernel`: TF's MatMul on the native
+ * backend, ~4× on one-row products), else `tf.matMul`. Records no gradient itself: used inside custom gradients
+ * and where no tape is recording.
+ */
+function plainProduct(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
+  const kernel = matMul2dKernelFor(a, b);
+  return kernel ? (tf.engine().runKernel(kernel, { a, b }, {}) as tf.Tensor) : tf.matMul(a, b);
+}
+
+/**
+ * a·bᵀ for a: [M,K], b: [N,K] where the backend's 2-D kernel reads b transposed itself (no [K,N] copy of b: for
+ * the tied LM head that copy is the whole [V,D] embedding, per call); else an explicit transpose and a product.
+ */
+function plainProductT(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
+  const kernel = matMul2dKernelFor(a, b);
+  return kernel ? (tf.engine().runKernel(kernel, { a, b }, { transposeB: true }) as tf.Tensor) : plainProduct(a, swapLastAxes(b));
+}
+
+/** The backend's faster 2-D float32 product kernel when it applies to a and b (traits `matMul2dKernel`). */
+function matMul2dKernelFor(a: tf.Tensor, b: tf.Tensor): string | null {
+  const kernel = activeTraits().matMul2dKernel;
+  return kernel && a.rank === 2 && b.rank === 2 && a.dtype === "float32" && b.dtype === "float32" ? kernel : null;
+}
+
 // tf.customGrad's typing takes (...inputs: (Tensor | GradSaveFunc)[]); the call shape is (a, b, save).
 const productWithExplicitTransposeGrad = tf.customGrad(((a: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
   save([a, b]);
   return {
-    value: tf.matMul(a, b),
+    value: plainProduct(a, b),
     gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
       const [sa, sb] = saved;
-      return [tf.matMul(dy, swapLastAxes(sb)), tf.matMul(swapLastAxes(sa), dy)];
+      return [plainProduct(dy, swapLastAxes(sb)), plainProduct(swapLastAxes(sa), dy)];
     },
   };
 }) as unknown as Parameters<typeof tf.customGrad>[0]);
@@ -55,11 +80,18 @@ export function matMul(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
     throw new Error(`matMul: shapes [${a.shape}] and [${b.shape}] do not chain (need [...,M,K] @ [...,K,N])`);
   }
   const traits = activeTraits();
-  if (!traits.explicitTransposeMatMul) return tf.matMul(a, b); // own gradient: per needed input, transposes as flags
   if (a.rank > 2 && traits.batchedMatMulPerSlice && a.size / (a.shape[a.rank - 1]! * a.shape[a.rank - 2]!) > 1) {
     return productPerSlice(a, b);
   }
+  // no gradient being recorded (inference, decoding): the plain kernel, without customGrad's scope bookkeeping
+  if (!recordingGradients()) return plainProduct(a, b);
+  if (!traits.explicitTransposeMatMul) return tf.matMul(a, b); // own gradient: per needed input, transposes as flags
   return productWithExplicitTransposeGrad(a, b) as tf.Tensor;
+}
+
+/** Whether the engine is recording a tape right now (inside tf.grads / variableGrads, outside a kernel). */
+export function recordingGradients(): boolean {
+  return tf.engine().isTapeOn();
 }
 
 /**
@@ -70,6 +102,16 @@ export function matMul(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
 export function matMulT(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
   if (b.rank === 2 && !fitsOneTensor(b)) {
     return tf.tidy(() => tf.concat(rowBlocks(b).map(({ block }) => matMul(a, swapLastAxes(block))), -1)); // [..., M, Σ R_i = N]
+  }
+  // no tape (inference, decoding): the kernel reads b transposed itself (the tied LM head skips a copy of the
+  // [V,D] embedding per forward; attention's q·kᵀ skips a Transpose of every cached key per layer and step); WASM's
+  // per-slice path wants plain products
+  if (!recordingGradients() && a.rank === 2 && b.rank === 2 && a.shape[1] === b.shape[1] && matMul2dKernelFor(a, b)) {
+    return plainProductT(a, b);
+  }
+  if (!recordingGradients() && a.rank === b.rank && a.rank > 2 && !activeTraits().batchedMatMulPerSlice) {
+    if (a.shape[a.rank - 1] !== b.shape[b.rank - 1]) throw new Error(`matMulT: shapes [${a.shape}] and [${b.shape}] do not chain (need [...,M,K] @ [...,N,K]ᵀ)`);
+    return tf.matMul(a, b, false, true);
   }
   if (!activeTraits().explicitTransposeMatMul && a.rank === b.rank) return tf.matMul(a, b, false, true); // bᵀ as a flag
   return matMul(a, swapLastAxes(b));
@@ -86,10 +128,9 @@ export function matMulTFrozen(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
     throw new Error(`matMulTFrozen: shapes [${a.shape}] and [${b.shape}] do not chain (need [N,K] @ [V,K]ᵀ)`);
   }
   if (!fitsOneTensor(b)) return matMulT(a, b); // row blocks: a split weight receives no gradient either
-  if (!activeTraits().explicitTransposeMatMul) return tf.matMul(a, b, false, true); // b is off the tape's path: no dB
   const product = tf.customGrad(((x: tf.Tensor) => ({
-    value: tf.tidy(() => tf.matMul(x, swapLastAxes(b))), // [N,K]·[K,V]; bᵀ freed here
-    gradFunc: (dy: tf.Tensor) => tf.matMul(dy, b), // [N,V]·[V,K]
+    value: tf.tidy(() => plainProductT(x, b)), // [N,K]·[V,K]ᵀ; bᵀ (where a transpose is needed) freed here
+    gradFunc: (dy: tf.Tensor) => plainProduct(dy, b), // [N,V]·[V,K]
   })) as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (x: tf.Tensor) => tf.Tensor;
   return product(a);
 }
