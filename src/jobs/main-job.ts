@@ -160,15 +160,19 @@ export async function runMainJob(o: MainJobOptions = {}): Promise<JobReport> {
   return report;
 }
 
-/** Stop training at the first optimizer step after `seconds` (the schedule is not stretched; the adapter is kept). */
+/**
+ * Stop training at the first optimizer step after `seconds` (the schedule is not stretched; the adapter is kept),
+ * and evaluate and checkpoint that step: the eval on valid (with the image gap) runs at the last step even when the
+ * budget, not `maxSteps`, ends training.
+ */
 function budget(seconds: number, say: (line: string) => void): TrainerCallback {
   let start = 0;
   return {
     onTrainBegin: () => void (start = performance.now()),
     onStepEnd: (e, control) => {
       if ((performance.now() - start) / 1000 > seconds && !control.shouldTrainingStop) {
-        control.shouldTrainingStop = true;
-        say(`      training budget of ${seconds} s reached at step ${e.step}: stopping here (trainBudgetSeconds)`);
+        control.shouldTrainingStop = control.shouldEvaluate = control.shouldSave = true;
+        say(`      training budget of ${seconds} s reached at step ${e.step}: stopping here (trainBudgetSeconds), evaluating this step`);
       }
     },
   };
