@@ -6,6 +6,7 @@
  *   node dist/scripts/nano/bench-wasm.js [MODEL_DIR] [--backend wasm|cpu|tensorflow] [--reps 3]
  */
 import { join } from "node:path";
+import { scriptArgs } from "../../src/cli/script-args.js";
 import { tf } from "../../src/tf.js";
 import { PaliGemmaForConditionalGeneration } from "../../src/model/paligemma.js";
 import { PaliGemmaProcessor } from "../../src/data/processor.js";
@@ -16,14 +17,22 @@ import { makeManifest, MANIFEST_PREFIX } from "../../src/data/synth/manifests.js
 import { Random } from "../../src/data/synth/common.js";
 import type { ModelBatch } from "../../src/data/types.js";
 
-const argv = process.argv.slice(2);
-const opt = (name: string): string | undefined => {
-  const i = argv.indexOf(`--${name}`);
-  return i >= 0 ? argv.splice(i, 2)[1] : undefined;
-};
-const backend = (opt("backend") ?? "wasm") as BackendName;
-const reps = Number(opt("reps") ?? 3);
-const dir = argv[0] ?? join("models", NANO_NAME);
+const USAGE = `
+How fast the nano model trains and decodes on a backend (numbers for the model card).
+
+usage: node dist/scripts/nano/bench-wasm.js [MODEL_DIR] [options]
+
+  MODEL_DIR            checkpoint (default models/paligemma2-nano-pt-224)
+  --backend NAME       wasm (default), cpu or tensorflow
+  --reps N             timed repetitions after one warm-up (default 3)
+  -h, --help           this text
+
+Example: node dist/scripts/nano/bench-wasm.js --backend tensorflow --reps 5
+`;
+const args = scriptArgs(USAGE, { backend: "string", reps: "number" }, { maxPositional: 1 });
+const backend = ((args.values.get("backend") as string | undefined) ?? "wasm") as BackendName;
+const reps = (args.values.get("reps") as number | undefined) ?? 3;
+const dir = args.positional[0] ?? join("models", NANO_NAME);
 const model = await PaliGemmaForConditionalGeneration.fromPretrained(dir, { backend });
 const processor = await PaliGemmaProcessor.fromPretrained(dir);
 const { height: H, width: W } = processor.config;

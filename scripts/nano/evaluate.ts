@@ -7,26 +7,36 @@
  */
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { scriptArgs } from "../../src/cli/script-args.js";
 import { PaliGemmaForConditionalGeneration } from "../../src/model/paligemma.js";
 import { PaliGemmaProcessor } from "../../src/data/processor.js";
 import { NANO_NAME } from "../../src/nano/checkpoint.js";
 import { zeroShotScores } from "../../src/nano/evaluate.js";
 
-const argv = process.argv.slice(2);
-const opt = (name: string): string | undefined => {
-  const i = argv.indexOf(`--${name}`);
-  return i >= 0 ? argv.splice(i, 2)[1] : undefined;
-};
-const samples = Number(opt("samples") ?? 30);
-const jsonOut = opt("json");
-const processorDir = opt("processor");
-const dir = argv[0] ?? join("models", NANO_NAME);
+const USAGE = `
+Zero-shot scores of a PaliGemma checkpoint on held-out pretraining renders (reading and detection).
+
+usage: node dist/scripts/nano/evaluate.js [MODEL_DIR] [options]
+
+  MODEL_DIR            checkpoint (default models/paligemma2-nano-pt-224), or a run's state/ with --processor
+  --samples N          held-out samples per set (default 30)
+  --json OUT.json      also write the scores and every example as JSON
+  --processor DIR      tokenizer + preprocessor (default MODEL_DIR)
+  -h, --help           this text
+
+Example: node dist/scripts/nano/evaluate.js runs/nano-pretrain/state --processor models/paligemma2-nano-pt-224 --samples 20
+`;
+const args = scriptArgs(USAGE, { samples: "number", json: "string", processor: "string" }, { maxPositional: 1 });
+const samples = (args.values.get("samples") as number | undefined) ?? 30;
+const jsonOut = args.values.get("json") as string | undefined;
+const processorDir = args.values.get("processor") as string | undefined;
+const dir = args.positional[0] ?? join("models", NANO_NAME);
 const model = await PaliGemmaForConditionalGeneration.fromPretrained(dir);
 const processor = await PaliGemmaProcessor.fromPretrained(processorDir ?? dir);
 const t0 = Date.now();
 const s = await zeroShotScores(model, processor, { samples });
 for (const o of s.ocr) {
-  console.log(`ocr level ${o.level}: character accuracy ${(100 * o.charAccuracy).toFixed(1)}%, exact ${(100 * o.exactMatch).toFixed(1)}%`);
+  console.log(`ocr level ${o.level}${o.maxChars === undefined ? "" : ` (≤ ${o.maxChars} glyphs)`}${o.alphabet === undefined ? "" : ` of ${o.alphabet}`}: character accuracy ${(100 * o.charAccuracy).toFixed(1)}%, exact ${(100 * o.exactMatch).toFixed(1)}%`);
   for (const e of o.examples.slice(0, 3)) console.log(`  ${JSON.stringify(e.reference)} → ${JSON.stringify(e.prediction)}`);
 }
 console.log(`detection level ${s.detection.level}: mAP@50 ${s.detection.map50.toFixed(3)}, mAP@[.5:.95] ${s.detection.map.toFixed(3)}`);

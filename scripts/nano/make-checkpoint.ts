@@ -5,14 +5,28 @@
  *   node dist/scripts/nano/make-checkpoint.js [OUT_DIR] [--seed N]
  */
 import { join } from "node:path";
+import { scriptArgs } from "../../src/cli/script-args.js";
 import { PaliGemmaForConditionalGeneration } from "../../src/model/paligemma.js";
 import { NANO_NAME, nanoConfig, writeNanoFiles } from "../../src/nano/checkpoint.js";
 
-const args = process.argv.slice(2);
-const seedAt = args.indexOf("--seed");
-const seed = seedAt >= 0 ? Number(args.splice(seedAt, 2)[1]) : 0;
-if (!Number.isInteger(seed)) throw new Error(`--seed: expected an integer, got ${args[seedAt + 1]}`);
-const out = args[0] ?? join("models", NANO_NAME);
+const USAGE = `
+Write the nano PaliGemma 2 checkpoint with random weights (HF init, seeded): the layout before pretraining.
+
+usage: node dist/scripts/nano/make-checkpoint.js [OUT_DIR] [options]
+
+  OUT_DIR              where to write (default models/paligemma2-nano-pt-224: overwrites the trained weights!)
+  --seed N             initialisation seed, an integer (default 0)
+  -h, --help           this text
+
+Example: node dist/scripts/nano/make-checkpoint.js /tmp/nano-random --seed 3
+`;
+const args = scriptArgs(USAGE, { seed: "number" }, { maxPositional: 1 });
+const seed = (args.values.get("seed") as number | undefined) ?? 0;
+if (!Number.isInteger(seed)) {
+  process.stderr.write(`error: --seed: expected an integer, got ${seed}\n\n${USAGE.trim()}\n`);
+  process.exit(2);
+}
+const out = args.positional[0] ?? join("models", NANO_NAME);
 
 const model = await PaliGemmaForConditionalGeneration.fromConfig(nanoConfig(), { seed });
 let n = 0;

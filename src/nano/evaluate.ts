@@ -1,12 +1,16 @@
 /**
  * Zero-shot scores of a (nano) PaliGemma on held-out pretraining renders: what its model card reports.
  *
- * - reading: `ocr` on random-string renders at curriculum levels 0 (one large line), 0.5 and 1 (blocks of small
- *   text); character accuracy = 1 − normalised edit distance, averaged over samples; exact match too;
+ * - reading: `ocr` on random-string renders: level 0 capped at 2 glyphs (the reading onset: single-glyph
+ *   classification), levels 0 (one large line), 0.5 and 1 (blocks of small text); character accuracy = 1 − normalised
+ *   edit distance, averaged over samples; exact match too;
  * - detection: `detect a ; b` on held-out shape scenes (level 0.5); COCO mAP@50 and mAP@[.5:.95].
  *
  * Greedy decoding, one row at a time. Held-out seeds are far from the training seeds (training uses `seed` and the
- * gap batch `seed + 1000003`; evaluation `2_000_000 + k`).
+ * gap batch `seed + 1000003`; evaluation `2_000_000 + k`; the reading probe `3_000_000`).
+ *
+ * {@link readingProbe} is the cheap onset signal logged during pretraining: greedy answers on a few held-out
+ * renders; a model that does not read gives one string for every image (distinct = 1).
  */
 import { tf } from "../tf.js";
 import type { PaliGemmaForConditionalGeneration } from "../model/paligemma.js";
@@ -17,17 +21,27 @@ import { normalizedEditDistance } from "../eval/text.js";
 import { evaluate } from "../eval/registry.js";
 import { ProgressEmitter, type ProgressCallback } from "../events/progress.js";
 
+/** A held-out OCR set: a curriculum level, optionally with at most `maxChars` glyphs per line. */
+export interface OcrSet {
+  level: number;
+  maxChars?: number;
+  alphabet?: string;
+}
+export const DEFAULT_OCR_SETS: readonly OcrSet[] = [
+  { level: 0, maxChars: 2, alphabet: "0123456789" }, { level: 0, maxChars: 2 }, { level: 0 }, { level: 0.5 }, { level: 1 },
+];
+
 export interface ZeroShotOptions {
-  /** Samples per OCR level and for detection. Default 30. */
+  /** Samples per OCR set and for detection. Default 30. */
   samples?: number;
-  ocrLevels?: number[];
+  ocrSets?: readonly OcrSet[];
   detectLevel?: number;
   seed?: number;
   onProgress?: ProgressCallback;
 }
 
 export interface ZeroShotScores {
-  ocr: { level: number; charAccuracy: number; exactMatch: number; examples: { reference: string; prediction: string }[] }[];
+  ocr: { level: number; maxChars?: number; alphabet?: string; charAccuracy: number; exactMatch: number; examples: { reference: string; prediction: string }[] }[];
   detection: { level: number; map50: number; map: number; examples: { reference: string; prediction: string }[] };
 }
 
@@ -47,28 +61,46 @@ export async function answer(model: PaliGemmaForConditionalGeneration, processor
   }
 }
 
-const held = (seed: number, k: number, level: number, task: PretrainTask): Promise<PretrainSample> =>
-  pretrainSample({ seed, index: k, level, mixture: { ocr: 0, caption: 0, detect: 0, refer: 0, vqa: 0, [task]: 1 } });
+const held = (seed: number, k: number, level: number, task: PretrainTask, maxChars?: number, alphabet?: string): Promise<PretrainSample> =>
+  pretrainSample({ seed, index: k, level, maxChars, alphabet, mixture: { ocr: 0, caption: 0, detect: 0, refer: 0, vqa: 0, [task]: 1 } });
+
+/** Character accuracy of one answer: 1 − normalised edit distance. */
+const charAccuracy = (e: { reference: string; prediction: string }): number => 1 - normalizedEditDistance(e.prediction, e.reference);
+
+/**
+ * The reading-onset probe: greedy `ocr` answers on `samples` held-out renders (seed 3 000 000) at `level` (and
+ * `maxChars`); returns how many distinct answers came out and their mean character accuracy.
+ */
+export async function readingProbe(model: PaliGemmaForConditionalGeneration, processor: PaliGemmaProcessor,
+  o: { level: number; maxChars?: number; alphabet?: string; samples?: number }): Promise<{ distinct: number; charAccuracy: number; examples: { reference: string; prediction: string }[] }> {
+  const examples: { reference: string; prediction: string }[] = [];
+  for (let k = 0; k < (o.samples ?? 8); k++) {
+    const s = await held(3_000_000, k, o.level, "ocr", o.maxChars, o.alphabet);
+    examples.push({ reference: s.suffix, prediction: await answer(model, processor, s, processor.tokenizer.encode(s.suffix, { addSpecialTokens: false }).length + 4) });
+  }
+  return { distinct: new Set(examples.map((e) => e.prediction)).size, charAccuracy: examples.reduce((a, e) => a + charAccuracy(e), 0) / examples.length, examples };
+}
 
 export async function zeroShotScores(model: PaliGemmaForConditionalGeneration, processor: PaliGemmaProcessor, o: ZeroShotOptions = {}): Promise<ZeroShotScores> {
   const n = o.samples ?? 30;
-  const levels = o.ocrLevels ?? [0, 0.5, 1];
+  const sets = o.ocrSets ?? DEFAULT_OCR_SETS;
   const detectLevel = o.detectLevel ?? 0.5;
   const seed = o.seed ?? 2_000_000;
-  const progress = new ProgressEmitter(o.onProgress, { task: "evaluate", total: n * (levels.length + 1), unit: "sample", label: "nano zero-shot" });
+  const progress = new ProgressEmitter(o.onProgress, { task: "evaluate", total: n * (sets.length + 1), unit: "sample", label: "nano zero-shot" });
   let done = 0;
   // the reference's own token count plus room to overshoot (a fixed guess would cut long answers)
   const budget = (s: PretrainSample) => processor.tokenizer.encode(s.suffix, { addSpecialTokens: false }).length + 16;
   const ocr: ZeroShotScores["ocr"] = [];
-  for (const [li, level] of levels.entries()) {
+  for (const [li, { level, maxChars, alphabet }] of sets.entries()) {
     const examples: { reference: string; prediction: string }[] = [];
     for (let k = 0; k < n; k++) {
-      const s = await held(seed + li, k, level, "ocr");
+      // the uncapped sets keep the seeds they had before the capped set existed (comparable scores across cards)
+      const s = await held(maxChars === undefined ? seed + li - sets.slice(0, li).filter((x) => x.maxChars !== undefined).length : seed + 200 + li, k, level, "ocr", maxChars, alphabet);
       examples.push({ reference: s.suffix, prediction: await answer(model, processor, s, budget(s)) });
       progress.update(++done);
     }
-    const acc = examples.map((e) => 1 - normalizedEditDistance(e.prediction, e.reference));
-    ocr.push({ level, charAccuracy: acc.reduce((a, b) => a + b, 0) / n,
+    const acc = examples.map(charAccuracy);
+    ocr.push({ level, ...(maxChars === undefined ? {} : { maxChars }), ...(alphabet === undefined ? {} : { alphabet }), charAccuracy: acc.reduce((a, b) => a + b, 0) / n,
       exactMatch: examples.filter((e) => e.prediction.trim() === e.reference.trim()).length / n, examples });
   }
   const det: { reference: string; prediction: string }[] = [];

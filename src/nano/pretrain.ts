@@ -5,10 +5,15 @@
  * 1. the data (`data/synth/pretrain.ts`): random strings and random scenes, so no answer can be guessed;
  * 2. dense supervision of the image features: a per-patch classifier (character under the patch, shape class, or
  *    background) on the projected image features the decoder reads, trained beside the decoder, so the features
- *    carry what is where from step one (the role a pretrained SigLIP plays in PaliGemma);
- * 3. a curriculum from one large line of glyphs to blocks of small text.
+ *    carry what is where from step one (the role a pretrained SigLIP plays in PaliGemma); and a second per-patch
+ *    head for the reading order (the patch holds the k-th character of the answer, or the k-th shape from the
+ *    left), so that finding the t-th character becomes a content lookup for the decoder's attention instead of a
+ *    pointer problem it must solve from positions;
+ * 3. a curriculum from one large line of glyphs to blocks of small text, optionally capped at `maxChars` glyphs
+ *    per line (single-glyph classification first).
  *
- *     loss = CE(decoder, suffix) + auxWeight · ½ (CE over labelled patches + CE over background patches)
+ *     loss = CE(decoder, suffix) + auxWeight · patchCE + orderWeight · orderCE
+ *     patchCE, orderCE = ½ (CE over labelled patches + CE over background patches)
  *
  * The health signal, logged every `gapEvery` steps on a fixed held-out batch: the decoder's loss with each row's
  * own image against the loss with the images rolled by one row (`shuffledLoss − trueLoss`; ≈ 0 means the model
@@ -26,7 +31,7 @@ import { SafetensorsCheckpoint } from "../io/safetensors.js";
 import { saveSafetensors, type TensorToWrite } from "../io/safetensors-write.js";
 import type { PaliGemmaForConditionalGeneration } from "../model/paligemma.js";
 import type { PaliGemmaProcessor } from "../data/processor.js";
-import { PATCH_CLASSES, pretrainSample, type PretrainSample, type PretrainTask } from "../data/synth/pretrain.js";
+import { ORDER_CLASSES, PATCH_CLASSES, pretrainSample, type PretrainSample, type PretrainTask } from "../data/synth/pretrain.js";
 import { ProgressEmitter, type ProgressCallback } from "../events/progress.js";
 
 export interface PretrainConfig {
@@ -39,13 +44,19 @@ export interface PretrainConfig {
   curriculumSteps: number;
   /** Weight of the per-patch loss. */
   auxWeight: number;
+  /** Weight of the per-patch reading-order loss; 0 or absent (runs saved before it existed): no order head. */
+  orderWeight?: number;
+  /** Cap on the characters per text line (uniform 1..maxChars); absent: the level decides. */
+  maxChars?: number;
+  /** The characters of the text tasks (absent: random alphabets); a small one first is the easiest reading task. */
+  alphabet?: string;
   maxGradNorm: number;
   mixture?: Partial<Record<PretrainTask, number>>;
 }
 
 export const DEFAULT_PRETRAIN: PretrainConfig = {
   seed: 0, batchSize: 8, learningRate: 1e-3, warmupSteps: 50, weightDecay: 0.01, curriculumSteps: 3000,
-  auxWeight: 1, maxGradNorm: 1, mixture: undefined,
+  auxWeight: 1, orderWeight: 1, maxGradNorm: 1, mixture: undefined,
 };
 
 /** One logged step (also what `log.jsonl` holds). */
@@ -55,12 +66,16 @@ export interface PretrainRecord {
   textLoss: number;
   patchLoss: number;
   patchAccuracy: number; // non-background patches classified right, this batch
+  orderLoss?: number;
+  orderAccuracy?: number; // non-background patches given their right reading-order index, this batch
   gradNorm: number;
   level: number;
   learningRate: number;
   secondsPerStep: number;
   trueLoss?: number; // held-out batch, own images
   shuffledLoss?: number; // held-out batch, images rolled by one row
+  readDistinct?: number; // reading probe: distinct greedy answers over its held-out images
+  readAccuracy?: number; // reading probe: mean character accuracy
 }
 
 interface Batch {
@@ -71,10 +86,15 @@ interface Batch {
   tokenTypeIds: tf.Tensor2D;
   labels: tf.Tensor2D;
   patchLabels: tf.Tensor2D;
+  orderLabels: tf.Tensor2D;
 }
 
-const HEAD_W = "patch_head.weight";
-const HEAD_B = "patch_head.bias";
+/** A linear per-patch classifier on the projected image features, trained beside the model. */
+interface PatchHead {
+  name: "patch_head" | "order_head";
+  w: tf.Variable; // [D, C]
+  b: tf.Variable; // [C]
+}
 /**
  * The head computes (x·W + b)·10 with W initialised 10× smaller: Adam moves each weight by ~lr per step, so this
  * gives the head a 10× learning rate (a probe must move its logits by several units within a few hundred steps)
@@ -84,7 +104,7 @@ const HEAD_MULTIPLIER = 10;
 
 export class NanoPretrainer {
   step = 0;
-  readonly head: { w: tf.Variable; b: tf.Variable };
+  readonly heads: PatchHead[];
   private readonly optimizer: AdamW;
   private heldOut: PretrainSample[] | null = null;
 
@@ -94,16 +114,18 @@ export class NanoPretrainer {
     readonly config: PretrainConfig,
   ) {
     const D = model.config.textConfig.hiddenSize;
-    this.head = {
-      w: tf.variable(tf.randomNormal([D, PATCH_CLASSES], 0, 0.02 / HEAD_MULTIPLIER, "float32", config.seed + 7), true),
-      b: tf.variable(tf.zeros([PATCH_CLASSES]), true),
-    };
+    const head = (name: PatchHead["name"], C: number, seed: number): PatchHead => ({ name,
+      w: tf.variable(tf.randomNormal([D, C], 0, 0.02 / HEAD_MULTIPLIER, "float32", seed), true),
+      b: tf.variable(tf.zeros([C]), true),
+    });
+    this.heads = [head("patch_head", PATCH_CLASSES, config.seed + 7)];
+    if ((config.orderWeight ?? 0) > 0) this.heads.push(head("order_head", ORDER_CLASSES, config.seed + 11));
     this.optimizer = new AdamW(this.parameters(), { weightDecay: config.weightDecay });
   }
 
-  /** Every trained variable: the model's and the patch head's. */
+  /** Every trained variable: the model's and the per-patch heads'. */
   parameters(): Map<string, tf.Variable> {
-    return new Map([...this.model.trainableParameters(), [HEAD_W, this.head.w], [HEAD_B, this.head.b]]);
+    return new Map([...this.model.trainableParameters(), ...this.heads.flatMap((h) => [[`${h.name}.weight`, h.w], [`${h.name}.bias`, h.b]] as const)]);
   }
 
   level(step = this.step): number {
@@ -116,9 +138,9 @@ export class NanoPretrainer {
 
   /** The samples of training step `step` (a pure function of seed and step). */
   samples(step: number, level = this.level(step)): Promise<PretrainSample[]> {
-    const { seed, batchSize, mixture } = this.config;
+    const { seed, batchSize, mixture, maxChars, alphabet } = this.config;
     return Promise.all(Array.from({ length: batchSize }, (_, i) =>
-      pretrainSample({ seed, index: step * batchSize + i, level, mixture })));
+      pretrainSample({ seed, index: step * batchSize + i, level, mixture, maxChars, alphabet })));
   }
 
   /** Samples → tensors (pixels normalised as the processor does: (x/255 − 0.5)/0.5). */
@@ -133,7 +155,8 @@ export class NanoPretrainer {
     });
     const P = samples[0]!.patchLabels.length;
     const patch = new Int32Array(B * P);
-    samples.forEach((s, b) => patch.set(s.patchLabels, b * P));
+    const order = new Int32Array(B * P);
+    samples.forEach((s, b) => (patch.set(s.patchLabels, b * P), order.set(s.orderLabels, b * P)));
     return {
       samples,
       pixels: tf.tensor4d(pix, [B, 3, H, W]),
@@ -142,6 +165,7 @@ export class NanoPretrainer {
       tokenTypeIds: tf.tensor2d(text.tokenTypeIds, [B, L], "int32"),
       labels: tf.tensor2d(text.labels!, [B, L], "int32"),
       patchLabels: tf.tensor2d(patch, [B, P], "int32"),
+      orderLabels: tf.tensor2d(order, [B, P], "int32"),
     };
   }
 
@@ -158,21 +182,12 @@ export class NanoPretrainer {
     const [B, N, D] = feats.shape as number[];
     // the head reads the projector's output (features × √D: the model divides by √D for the decoder's embedding
     // scale), so its input is O(1) and it learns at Adam's step size from the start
-    const x = tf.mul(tf.reshape(feats, [B * N, D]), Math.sqrt(D));
-    const logits = tf.mul(tf.add(tf.matMul(x, this.head.w), this.head.b), HEAD_MULTIPLIER); // [B·N,C]
-    const target = tf.reshape(b.patchLabels, [B * N]);
-    const nll = tf.neg(tf.sum(tf.mul(tf.logSoftmax(logits), tf.oneHot(target, PATCH_CLASSES)), -1)); // [B·N]
-    const fg = tf.cast(tf.greater(target, 0), "float32");
-    const bg = tf.sub(1, fg);
-    // balanced: mean over labelled patches + mean over background (a few glyphs among ~190 empty patches would
-    // otherwise teach "everything is background" first)
-    const meanOver = (w: tf.Tensor) => tf.div(tf.sum(tf.mul(nll, w)), tf.maximum(tf.sum(w), 1));
-    const patchLoss = tf.mul(tf.add(meanOver(fg), meanOver(bg)), 0.5);
-    const hit = tf.mul(tf.cast(tf.equal(tf.argMax(logits, -1), target), "float32"), fg);
-    const patchAccuracy = tf.div(tf.sum(hit), tf.maximum(tf.sum(fg), 1));
+    const x = tf.mul(tf.reshape(feats, [B * N, D]), Math.sqrt(D)) as tf.Tensor2D;
+    const [patch, order] = this.heads.map((h) => headLoss(x, h, tf.reshape(h.name === "patch_head" ? b.patchLabels : b.orderLabels, [B * N]) as tf.Tensor1D));
     const textLoss = out.loss!;
-    const loss = tf.add(textLoss, tf.mul(patchLoss, this.config.auxWeight));
-    return { loss, textLoss, patchLoss, patchAccuracy };
+    let loss = tf.add(textLoss, tf.mul(patch!.loss, this.config.auxWeight));
+    if (order) loss = tf.add(loss, tf.mul(order.loss, this.config.orderWeight!));
+    return { loss, textLoss, patchLoss: patch!.loss, patchAccuracy: patch!.accuracy, orderLoss: order?.loss, orderAccuracy: order?.accuracy };
   }
 
   /** One optimizer step on the batch of `this.step`; returns its record (without the gap). */
@@ -185,7 +200,7 @@ export class NanoPretrainer {
     const kept: tf.Tensor[] = [];
     const { value, grads } = tf.variableGrads(() => {
       const l = this.losses(b, kept);
-      aux = [tf.keep(l.textLoss), tf.keep(l.patchLoss), tf.keep(l.patchAccuracy)] as tf.Scalar[];
+      aux = [l.textLoss, l.patchLoss, l.patchAccuracy, ...(l.orderLoss ? [l.orderLoss, l.orderAccuracy!] : [])].map((t) => tf.keep(t)) as tf.Scalar[];
       return l.loss as tf.Scalar;
     }, [...params.values()]);
     const acc = new GradAccumulator();
@@ -194,10 +209,11 @@ export class NanoPretrainer {
     const clipped = acc.take();
     const lr = this.learningRate();
     this.optimizer.step(clipped, lr);
-    const [loss, textLoss, patchLoss, patchAccuracy] = [value, ...aux].map((t) => t.dataSync()[0]!);
+    const [loss, textLoss, patchLoss, patchAccuracy, orderLoss, orderAccuracy] = [value, ...aux].map((t) => t.dataSync()[0]!);
     tf.dispose([value, ...aux, ...kept, ...clipped.values(), ...Object.values(b).filter((t) => t instanceof tf.Tensor)]);
     this.step++;
     return { step: this.step, loss: loss!, textLoss: textLoss!, patchLoss: patchLoss!, patchAccuracy: patchAccuracy!,
+      ...(orderLoss === undefined ? {} : { orderLoss, orderAccuracy }),
       gradNorm, level, learningRate: lr, secondsPerStep: (Date.now() - t0) / 1000 };
   }
 
@@ -208,7 +224,8 @@ export class NanoPretrainer {
   async imageGap(rows = 8): Promise<{ trueLoss: number; shuffledLoss: number }> {
     const level = this.level();
     this.heldOut = await Promise.all(Array.from({ length: rows }, (_, i) =>
-      pretrainSample({ seed: this.config.seed + 1000003, index: i, level, mixture: this.config.mixture })));
+      pretrainSample({ seed: this.config.seed + 1000003, index: i, level, mixture: this.config.mixture, maxChars: this.config.maxChars,
+        alphabet: this.config.alphabet })));
     const b = this.batch(this.heldOut);
     const kept: tf.Tensor[] = [];
     const [t, s] = tf.tidy(() => {
@@ -222,9 +239,11 @@ export class NanoPretrainer {
 
   /**
    * Train `steps` more steps, logging each record to `onRecord`, measuring the gap every `gapEvery` steps and
-   * saving to `runDir` every `saveEvery` steps (and at the end). Progress events: task "pretrain", unit "step".
+   * saving to `runDir` every `saveEvery` steps (and at the end); `probe.run` (e.g. a reading probe) every
+   * `probe.every` steps adds its fields to the record. Progress events: task "pretrain", unit "step".
    */
   async train(opts: { steps: number; runDir: string; gapEvery: number; saveEvery: number; onRecord?: (r: PretrainRecord) => void;
+    probe?: { every: number; run: (t: NanoPretrainer) => Promise<Partial<PretrainRecord>> };
     onProgress?: ProgressCallback; deadline?: number }): Promise<void> {
     const end = this.step + opts.steps;
     const progress = new ProgressEmitter(opts.onProgress, { task: "pretrain", total: end, unit: "step", label: "nano pretraining" });
@@ -232,6 +251,7 @@ export class NanoPretrainer {
       while (this.step < end && (opts.deadline === undefined || Date.now() < opts.deadline)) {
         const r = await this.trainStep();
         if (this.step % opts.gapEvery === 0 || this.step === 1) Object.assign(r, await this.imageGap());
+        if (opts.probe && this.step % opts.probe.every === 0) Object.assign(r, await opts.probe.run(this));
         opts.onRecord?.(r);
         progress.update(this.step, { loss: r.loss, textLoss: r.textLoss, patchLoss: r.patchLoss });
         if (this.step % opts.saveEvery === 0) await this.save(opts.runDir);
@@ -244,7 +264,7 @@ export class NanoPretrainer {
     }
   }
 
-  /** Write `runDir/state/` (model F32, patch head, AdamW moments, step) atomically (a temp dir, then rename). */
+  /** Write `runDir/state/` (model F32, heads, AdamW moments, step) atomically (a temp dir, then rename). */
   async save(runDir: string): Promise<void> {
     const tmp = join(runDir, `state.tmp-${process.pid}`);
     const dst = join(runDir, "state");
@@ -252,7 +272,9 @@ export class NanoPretrainer {
     await mkdir(tmp, { recursive: true });
     await this.model.savePretrained(tmp, { dtype: "F32" });
     const host = async (v: tf.Variable): Promise<TensorToWrite> => ({ shape: v.shape.slice(), data: (await v.data()) as Float32Array });
-    await saveSafetensors(join(tmp, "patch_head.safetensors"), { [HEAD_W]: await host(this.head.w), [HEAD_B]: await host(this.head.b) });
+    const heads: Record<string, TensorToWrite> = {};
+    for (const h of this.heads) [heads[`${h.name}.weight`], heads[`${h.name}.bias`]] = [await host(h.w), await host(h.b)];
+    await saveSafetensors(join(tmp, "patch_head.safetensors"), heads);
     const st = await this.optimizer.getState();
     const moments: Record<string, TensorToWrite> = {};
     for (const [n, m] of st.expAvg) moments[`exp_avg.${n}`] = m;
@@ -276,9 +298,14 @@ export class NanoPretrainer {
       await ck.close();
       return out;
     };
-    const head = await read("patch_head.safetensors");
-    this.head.w.assign(tf.tensor(head.get(HEAD_W)!.data, head.get(HEAD_W)!.shape));
-    this.head.b.assign(tf.tensor(head.get(HEAD_B)!.data, head.get(HEAD_B)!.shape));
+    const saved_ = await read("patch_head.safetensors");
+    for (const h of this.heads) {
+      for (const [v, key] of [[h.w, `${h.name}.weight`], [h.b, `${h.name}.bias`]] as const) {
+        const t = saved_.get(key);
+        if (!t) throw new Error(`restore: ${dir}/patch_head.safetensors has no ${key} (saved by a recipe without it; start a new run with --from)`);
+        tf.tidy(() => v.assign(tf.tensor(t.data, t.shape)));
+      }
+    }
     const mom = await read("optimizer.safetensors");
     const pick = (prefix: string) => new Map([...mom].filter(([k]) => k.startsWith(prefix)).map(([k, v]) => [k.slice(prefix.length), v]));
     this.optimizer.setState({ step: saved.optimizerStep, expAvg: pick("exp_avg."), expAvgSq: pick("exp_avg_sq.") });
@@ -287,7 +314,23 @@ export class NanoPretrainer {
 
   dispose(): void {
     this.optimizer.dispose();
-    this.head.w.dispose();
-    this.head.b.dispose();
+    for (const h of this.heads) tf.dispose([h.w, h.b]);
   }
+}
+
+/**
+ * Balanced cross-entropy of a per-patch head: mean over labelled patches + mean over background, halved (a few
+ * glyphs among ~190 empty patches would otherwise teach "everything is background" first); and the accuracy on
+ * labelled patches. x: float32[B·N, D] (O(1) features), target: int32[B·N].
+ */
+function headLoss(x: tf.Tensor2D, h: PatchHead, target: tf.Tensor1D): { loss: tf.Scalar; accuracy: tf.Scalar } {
+  const C = h.b.shape[0]!;
+  const logits = tf.mul(tf.add(tf.matMul(x, h.w), h.b), HEAD_MULTIPLIER); // [B·N,C]
+  const nll = tf.neg(tf.sum(tf.mul(tf.logSoftmax(logits), tf.oneHot(target, C)), -1)); // [B·N]
+  const fg = tf.cast(tf.greater(target, 0), "float32");
+  const bg = tf.sub(1, fg);
+  const meanOver = (w: tf.Tensor) => tf.div(tf.sum(tf.mul(nll, w)), tf.maximum(tf.sum(w), 1));
+  const loss = tf.mul(tf.add(meanOver(fg), meanOver(bg)), 0.5) as tf.Scalar;
+  const hit = tf.mul(tf.cast(tf.equal(tf.argMax(logits, -1), target), "float32"), fg);
+  return { loss, accuracy: tf.div(tf.sum(hit), tf.maximum(tf.sum(fg), 1)) as tf.Scalar };
 }

@@ -4,7 +4,7 @@
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { PATCH_CLASSES, PRETRAIN_TASKS, pretrainSample, type PretrainTask } from "../../src/data/synth/pretrain.js";
+import { ORDER_MAX, PATCH_CLASSES, PRETRAIN_TASKS, pretrainSample, type PretrainTask } from "../../src/data/synth/pretrain.js";
 import { SHAPE_CLASSES } from "../../src/data/synth/shapes.js";
 import { parseLocText } from "../../src/codecs/loc.js";
 
@@ -33,6 +33,60 @@ describe("pretrainSample", () => {
       const spelled = labelled.map(([, c]) => String.fromCharCode(c + 0x20)).join("");
       assert.equal(spelled, s.suffix.replace(/ /g, ""));
     }
+  });
+
+  it("order labels number the labelled patches in reading order: the k-th glyph patch is the k-th character", async () => {
+    for (const [level, index] of [[0, 0], [0, 3], [0.7, 1], [1, 2]] as const) {
+      const s = await pretrainSample({ seed: 4, index, level, mixture: only("ocr") });
+      const chars = s.suffix.replace(/[ \n]/g, "");
+      const labelled = [...s.patchLabels.entries()].filter(([, c]) => c > 0);
+      // background in one head is background in the other; a glyph patch's order index names its character
+      assert.deepEqual([...s.orderLabels.entries()].filter(([, k]) => k > 0).map(([p]) => p), labelled.map(([p]) => p));
+      for (const [p, c] of labelled) {
+        const k = s.orderLabels[p]!;
+        if (k < ORDER_MAX) assert.equal(String.fromCharCode(c + 0x20), chars[k - 1], `level ${level} #${index}: patch ${p} is character ${k} of ${JSON.stringify(s.suffix)}`);
+      }
+      // a glyph whose centre shares a patch with a later one is overwritten by it, so orders are distinct and rising
+      const ks = labelled.map(([p]) => s.orderLabels[p]!).filter((k) => k < ORDER_MAX);
+      assert.equal(new Set(ks).size, ks.length);
+    }
+  });
+
+  it("caption order: the k-th shape from the left (the caption's k-th name) labels its patches k", async () => {
+    for (let index = 0; index < 6; index++) {
+      const s = await pretrainSample({ seed: 6, index, level: 0.2, mixture: only("caption") });
+      const names = s.suffix === "nothing" ? [] : s.suffix.replace(" and ", ", ").split(", ");
+      for (const [p, k] of s.orderLabels.entries()) {
+        if (k === 0) continue;
+        assert.ok(k <= names.length, `${s.suffix}: order ${k}`);
+        assert.ok(names[k - 1]!.endsWith(` ${SHAPE_CLASSES[s.patchLabels[p]! - 95]}`), `${s.suffix}: patch ${p} is ${SHAPE_CLASSES[s.patchLabels[p]! - 95]}, order ${k}`);
+      }
+    }
+  });
+
+  it("maxChars caps each line: 1..maxChars glyphs, both counts occurring; the level alone gives longer lines", async () => {
+    const capped = new Set<number>();
+    let longest = 0;
+    for (let index = 0; index < 16; index++) {
+      const s = await pretrainSample({ seed: 7, index, level: 0, mixture: only("ocr"), maxChars: 2 });
+      capped.add(s.suffix.length);
+      assert.equal([...s.patchLabels].filter((c) => c > 0).length, s.suffix.replace(/ /g, "").length);
+      const free = await pretrainSample({ seed: 7, index, level: 0, mixture: only("ocr") });
+      longest = Math.max(longest, free.suffix.length);
+    }
+    assert.deepEqual([...capped].sort(), [1, 2]);
+    assert.ok(longest >= 3, `longest uncapped line ${longest}`);
+  });
+
+  it("alphabet: the text is drawn from it alone, the scene otherwise unchanged; spaces or non-ASCII are refused", async () => {
+    for (let index = 0; index < 6; index++) {
+      const s = await pretrainSample({ seed: 8, index, level: 0.3, mixture: only("ocr"), alphabet: "0123456789" });
+      assert.match(s.suffix, /^[0-9][0-9 \n]*$/, s.suffix);
+      const free = await pretrainSample({ seed: 8, index, level: 0.3, mixture: only("ocr") });
+      // the same layout: line and word structure are kept, only the characters differ
+      assert.equal(s.suffix.replace(/[^ \n]/g, "x"), free.suffix.replace(/[^ \n]/g, "x"));
+    }
+    await assert.rejects(pretrainSample({ seed: 0, index: 0, level: 0, alphabet: "a b" }), /alphabet: got "a b"/);
   });
 
   it("ocr at level 1 draws blocks of several lines of smaller text", async () => {

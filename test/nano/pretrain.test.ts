@@ -23,7 +23,7 @@ const tinyConfig = () => parsePaliGemmaConfig({
   vision_config: { ...NANO_CONFIG_JSON.vision_config, hidden_size: 16, intermediate_size: 32, num_hidden_layers: 1,
     num_attention_heads: 2, projection_dim: 16 },
 });
-const config = { ...DEFAULT_PRETRAIN, batchSize: 2, warmupSteps: 1, learningRate: 3e-3, curriculumSteps: 10 };
+const config = { ...DEFAULT_PRETRAIN, batchSize: 2, warmupSteps: 1, learningRate: 3e-3, curriculumSteps: 10, maxChars: 2 };
 
 async function params(t: NanoPretrainer): Promise<Map<string, Float32Array>> {
   const out = new Map<string, Float32Array>();
@@ -36,7 +36,8 @@ describe("NanoPretrainer", () => {
     const processor = await PaliGemmaProcessor.fromPretrained(DIR);
     const a = new NanoPretrainer(await PaliGemmaForConditionalGeneration.fromConfig(tinyConfig(), { seed: 1 }), processor, config);
     const first = await a.trainStep();
-    assert.ok(Number.isFinite(first.loss) && first.textLoss > 0 && first.patchLoss > 0);
+    assert.ok(Number.isFinite(first.loss) && first.textLoss > 0 && first.patchLoss > 0 && first.orderLoss! > 0);
+    assert.ok(a.parameters().has("order_head.weight") && a.parameters().has("patch_head.weight"));
     await a.trainStep();
     await withTmpDir(async (run) => {
       await a.save(run);
@@ -54,6 +55,22 @@ describe("NanoPretrainer", () => {
       assert.ok(Number.isFinite(gap.trueLoss) && Number.isFinite(gap.shuffledLoss));
       b.dispose();
       b.model.dispose();
+      // a state saved by the recipe before the order head (config without orderWeight) resumes without one…
+      const old = { ...config, orderWeight: undefined };
+      const c = new NanoPretrainer(await PaliGemmaForConditionalGeneration.fromPretrained(join(run, "state")), processor, old);
+      assert.ok(!c.parameters().has("order_head.weight"));
+      const r = await c.trainStep();
+      assert.equal(r.orderLoss, undefined);
+      await withTmpDir(async (run2) => {
+        await c.save(run2);
+        // …and a recipe with the head refuses that state with the way out, instead of a half-restored head
+        const d = new NanoPretrainer(await PaliGemmaForConditionalGeneration.fromPretrained(join(run2, "state")), processor, config);
+        await assert.rejects(d.restore(run2), /no order_head.weight .*start a new run with --from/);
+        d.dispose();
+        d.model.dispose();
+      });
+      c.dispose();
+      c.model.dispose();
     });
     a.dispose();
     a.model.dispose();

@@ -10,8 +10,11 @@
  *
  * Never the pallet-manifest layout (that is the transfer task). Text is drawn one glyph per cell (any font, cell
  * width known), so every character's centre is known and the patch it falls in gets that character as its label:
- * `patchLabels[p]` is 0 (background), 1..94 (ASCII `!`..`~`), or 95 + shape class. `level` ∈ [0, 1] is the
- * curriculum: at 0 one short line of 40 px glyphs, at 1 up to 6 lines of 13–20 px glyphs, rotation and blur.
+ * `patchLabels[p]` is 0 (background), 1..94 (ASCII `!`..`~`), or 95 + shape class. `orderLabels[p]` says WHERE that
+ * object comes in the answer: 0 background, k = the k-th character of the whole text in reading order (spaces
+ * skipped; capped at {@link ORDER_MAX}), or the k-th shape from the left (the caption's order). `level` ∈ [0, 1] is the
+ * curriculum: at 0 one short line of 40 px glyphs, at 1 up to 6 lines of 13–20 px glyphs, rotation and blur;
+ * `maxChars` caps each line (a gentler start: `maxChars: 2` makes level 0 single-glyph classification).
  *
  * @example
  * const s = await pretrainSample({ seed: 0, index: 17, level: 0.3 });
@@ -32,6 +35,11 @@ const charClass = (ch: string): number => {
   return c >= 0x21 && c <= 0x7e ? c - 0x20 : 0;
 };
 
+/** Reading-order classes: background, then the 1st..ORDER_MAX-th object (later ones share the last class). */
+export const ORDER_MAX = 24;
+export const ORDER_CLASSES = 1 + ORDER_MAX;
+const orderClass = (k: number): number => Math.min(ORDER_MAX, k + 1);
+
 export interface PretrainOptions {
   seed: number;
   index: number;
@@ -39,6 +47,11 @@ export interface PretrainOptions {
   level: number;
   /** Relative task weights; default ocr 0.5, the others 0.125 each. */
   mixture?: Partial<Record<PretrainTask, number>>;
+  /** Characters per text line: uniform in 1..maxChars when set (a cap below the level's own length). */
+  maxChars?: number;
+  /** The characters text is drawn from (default: one of several alphabets at random; a small one, e.g. the
+   *  digits, is the easiest reading task: 10 classes to tell apart instead of 94). Spaces are not allowed. */
+  alphabet?: string;
   /** Image side (square) and patch size. Default 224 / 16. */
   size?: number;
   patch?: number;
@@ -50,6 +63,7 @@ export interface PretrainSample {
   suffix: string;
   rgb: Uint8Array; // size·size·3, row-major RGB
   patchLabels: Uint8Array; // (size/patch)², row-major
+  orderLabels: Uint8Array; // (size/patch)², row-major: 0 background, k = k-th object of the answer's order
 }
 
 const FONTS = ["DejaVu Sans Mono", "DejaVu Sans", "DejaVu Serif", "monospace", "sans-serif", "serif"];
@@ -78,7 +92,7 @@ interface TextLayout {
 }
 
 /** Lines of random words drawn glyph by glyph on a random background; the level sets size, count and length. */
-function textScene(rng: Random, size: number, level: number): TextLayout {
+function textScene(rng: Random, size: number, level: number, maxChars?: number, only?: string): TextLayout {
   const lv = Math.min(1, Math.max(0, level * rng.uniform(0.5, 1.2)));
   const fontSize = Math.round(40 - lv * 27 + rng.uniform(-2, 2)); // 40 px → 13 px
   const cell = fontSize * rng.uniform(0.62, 0.72);
@@ -86,10 +100,12 @@ function textScene(rng: Random, size: number, level: number): TextLayout {
   const perLine = Math.max(2, Math.floor((size - 12) / cell));
   const maxLines = Math.max(1, Math.min(Math.floor((size - 12) / lineH), 1 + Math.round(lv * 5)));
   const nLines = rng.int(1, maxLines);
-  const alphabet = rng.pick(ALPHABETS);
+  const picked = rng.pick(ALPHABETS); // drawn even when `only` is given: the rest of the stream stays the same
+  const alphabet = only ?? picked;
   const lines: string[] = [];
   for (let l = 0; l < nLines; l++) {
-    const target = rng.int(Math.min(3, perLine), Math.min(perLine, 4 + Math.round(lv * perLine)));
+    const target = maxChars === undefined ? rng.int(Math.min(3, perLine), Math.min(perLine, 4 + Math.round(lv * perLine)))
+      : rng.int(1, Math.max(1, Math.min(perLine, maxChars)));
     let line = randomWord(rng, alphabet, 8);
     while (line.length < target) line += ` ${randomWord(rng, alphabet, 8)}`;
     lines.push(line.slice(0, target).trimEnd());
@@ -194,6 +210,9 @@ export async function pretrainSample(options: PretrainOptions): Promise<Pretrain
   const patch = options.patch ?? 16;
   const grid = size / patch;
   if (!Number.isInteger(grid)) throw new RangeError(`size ${size} must be a multiple of patch ${patch}`);
+  if (options.alphabet !== undefined && !/^[!-~]+$/.test(options.alphabet)) {
+    throw new RangeError(`alphabet: got ${JSON.stringify(options.alphabet)}; use printable ASCII characters without spaces, e.g. "0123456789"`);
+  }
   const level = Math.min(1, Math.max(0, options.level));
   const rng = new Random(itemSeed(options.seed, "pretrain", options.index));
   const mix = { ...DEFAULT_MIX, ...(options.mixture ?? {}) };
@@ -211,13 +230,13 @@ export async function pretrainSample(options: PretrainOptions): Promise<Pretrain
   let svg: string;
   let prefix: string;
   let suffix: string;
-  const marks: { x: number; y: number; cls: number }[] = []; // points that label their patch
+  const marks: { x: number; y: number; cls: number; order: number }[] = []; // points that label their patch
   let shapes: Shape[] = [];
   if (textual) {
-    const t = textScene(rng, size, level);
+    const t = textScene(rng, size, level, options.maxChars, options.alphabet);
     svg = t.svg;
     [prefix, suffix] = textPrompt(rng, task, t, size, turn);
-    for (const g of t.glyphs) marks.push({ x: g.cx, y: g.cy, cls: charClass(g.ch) });
+    t.glyphs.forEach((g, k) => marks.push({ x: g.cx, y: g.cy, cls: charClass(g.ch), order: orderClass(k) }));
   } else {
     shapes = layout(rng, size, size, rng.int(task === "refer" ? 1 : 0, 4)).sort((a, b) => polyBox(a.points)[0] - polyBox(b.points)[0]);
     svg = sceneSvg(rng, size, size, shapes);
@@ -237,17 +256,18 @@ export async function pretrainSample(options: PretrainOptions): Promise<Pretrain
   const rgb = new Uint8Array(await img.raw().toBuffer());
 
   const patchLabels = new Uint8Array(grid * grid);
+  const orderLabels = new Uint8Array(grid * grid);
   for (const m of marks) {
     const [x, y] = turn([m.x, m.y]);
     const [px, py] = [Math.floor(x / patch), Math.floor(y / patch)];
-    if (px >= 0 && px < grid && py >= 0 && py < grid) patchLabels[py * grid + px] = m.cls;
+    if (px >= 0 && px < grid && py >= 0 && py < grid) [patchLabels[py * grid + px], orderLabels[py * grid + px]] = [m.cls, m.order];
   }
-  for (const s of shapes) {
+  shapes.forEach((s, k) => { // left to right: the caption's order
     const poly = s.points.map(turn);
     for (let p = 0; p < grid * grid; p++) {
       const c: Pt = [((p % grid) + 0.5) * patch, (Math.floor(p / grid) + 0.5) * patch];
-      if (inside(c, poly)) patchLabels[p] = 95 + s.cls;
+      if (inside(c, poly)) [patchLabels[p], orderLabels[p]] = [95 + s.cls, orderClass(k)];
     }
-  }
-  return { task, prefix, suffix, rgb, patchLabels };
+  });
+  return { task, prefix, suffix, rgb, patchLabels, orderLabels };
 }
