@@ -50,6 +50,10 @@ export type TrainerEvent = { [K in TrainerEventType]: { type: K } & TrainerEvent
 /** Flags a callback may set, read by the trainer after each event (HF `TrainerControl`). */
 export interface TrainerControl {
   shouldTrainingStop: boolean;
+  /** Set in `onStepEnd`: evaluate (when there is an eval set) and/or save a checkpoint after this step, whatever
+   * the strategies say (HF `control.should_evaluate` / `should_save`); the Trainer clears them after acting. */
+  shouldEvaluate?: boolean;
+  shouldSave?: boolean;
 }
 
 export type HandlerName<K extends string> = `on${Capitalize<K>}`;

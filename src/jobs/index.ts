@@ -1,5 +1,5 @@
 /** Jobs: the main job (`npm start`), fine-tuning into a run directory, run loading, reports. Re-exports only. */
-export { runMainJob, defaultRunDir, MAIN_JOB_TRAINING, type MainJobOptions } from "./main-job.js";
+export { runMainJob, defaultRunDir, MAIN_JOB_TRAINING, mainJobTraining, type MainJobOptions } from "./main-job.js";
 export { fineTune, type FineTuneOptions, type FineTuneResult } from "./fine-tune.js";
 export { evaluateSplit, type EvaluateSplitOptions } from "./evaluate-run.js";
 export { loadForInference, readRunConfig, writeRunConfig, isRunDir, RUN_FILE, type RunConfig, type Loaded } from "./run-dir.js";

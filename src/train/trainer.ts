@@ -261,8 +261,9 @@ export class Trainer {
           if (done) this.control.shouldTrainingStop = true;
           const every = (strategy: string, n: number) => strategy === "steps" && s % n === 0;
           const logNow = (args.loggingFirstStep && s === 1) || every(args.loggingStrategy, args.loggingSteps);
-          const evalNow = every(args.evalStrategy, args.evalSteps);
-          const saveNow = every(args.saveStrategy, args.saveSteps) || (done && args.saveStrategy !== "no");
+          const evalNow = every(args.evalStrategy, args.evalSteps) || (this.control.shouldEvaluate === true && this.evalDataset !== undefined);
+          const saveNow = every(args.saveStrategy, args.saveSteps) || (done && args.saveStrategy !== "no") || this.control.shouldSave === true;
+          this.control.shouldEvaluate = this.control.shouldSave = false;
           const t = performance.now();
           await this.logSaveEvaluate({ logNow, evalNow, saveNow }, { lastLr, lastGradNorm, samplesPerSecond: samplesSinceLog / ((t - lastLogTime) / 1000) }, optimizer, schedule);
           if (logNow) (lastLogTime = performance.now()), (samplesSinceLog = 0);

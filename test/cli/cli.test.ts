@@ -57,7 +57,7 @@ describe("paligemma-ts train / evaluate / predict / report", () => {
     assert.match(r.out + r.err, /\{'loss': [\d.]+, 'grad_norm': /);
     assert.match(r.out + r.err, /'eval_image_gap': /);
     // the memory plan of this run, printed before loading
-    assert.match(r.out + r.err, /memory plan: lora, B=2[^\n]*\n[\s\S]*limit\s+[\d.]+ [GM]B\s+RAM of backend \w+: fits/);
+    assert.match(r.out + r.err, /memory plan: lora, B=2[^\n]*\n[\s\S]*limit\s+[\d.]+ [GM]B\s+(?:RAM|WASM heap) of backend \w+: fits/);
     const report = JSON.parse(await readFile(join(run, "report.json"), "utf-8"));
     assert.equal(report.curves.loss.length, 2);
     assert.equal(report.curves.eval_image_gap.length, 2);

@@ -77,6 +77,24 @@ describe("Trainer events", () => {
     model.dispose();
   });
 
+  test("control.shouldEvaluate / shouldSave set in onStepEnd evaluate and save after that step only (HF should_evaluate / should_save)", async () => {
+    const model = await load();
+    const dir = outDir();
+    const evaluatedAt: number[] = [];
+    const t = trainer(model, {
+      evalDataset: variedDataset(2),
+      args: { outputDir: dir, maxSteps: 5, perDeviceEvalBatchSize: 2, evalStrategy: "steps", evalSteps: 5, saveStrategy: "steps", saveSteps: 5, loggingSteps: 5 },
+      callbacks: [{
+        onStepEnd: (e, control) => void (e.step === 2 && (control.shouldEvaluate = control.shouldSave = true)),
+        onEvaluate: (e) => void evaluatedAt.push(e.step),
+      }],
+    });
+    await t.train();
+    assert.deepEqual(evaluatedAt, [2, 5], "the flag at step 2, the strategy at step 5; cleared after acting");
+    assert.deepEqual((await listCheckpoints(dir)).map((c) => c.step), [2, 5]);
+    model.dispose();
+  });
+
   test("a callback key that is not an event is rejected with the valid names", async () => {
     const model = await load();
     assert.throws(() => trainer(model, { callbacks: [{ onStep: () => {} } as never] }), /callbacks\[0\]\.onStep: not a Trainer event; use one of onTrainBegin/);
