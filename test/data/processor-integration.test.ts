@@ -6,16 +6,15 @@
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { copyFile, mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { tf } from "../../src/tf.js";
 import { useBackend } from "../helpers/backends.js";
-import { repoRoot } from "../helpers/paths.js";
 import { makeTmpDir } from "../helpers/tmp.js";
 import { PaliGemmaProcessor } from "../../src/data/processor.js";
 import { loadDataset } from "../../src/data/dataset.js";
 import { synthDetection } from "../../src/data/synth/shapes.js";
 import { parseLocText } from "../../src/codecs/loc.js";
+import { writeProcessorFixture } from "../helpers/checkpoints.js";
 
 let tmp: { path: string; cleanup: () => Promise<void> };
 let processor: PaliGemmaProcessor;
@@ -24,11 +23,7 @@ before(async () => {
   await useBackend("cpu");
   tmp = await makeTmpDir();
   const ckpt = join(tmp.path, "ckpt");
-  await mkdir(ckpt);
-  const fx = join(repoRoot(), "test", "fixtures");
-  await copyFile(join(fx, "tokenizer", "tokenizer.json"), join(ckpt, "tokenizer.json"));
-  await copyFile(join(fx, "tokenizer", "tokenizer_config.json"), join(ckpt, "tokenizer_config.json"));
-  await copyFile(join(fx, "processor", "preprocessor_config_224.json"), join(ckpt, "preprocessor_config.json"));
+  await writeProcessorFixture(ckpt);
   processor = await PaliGemmaProcessor.fromPretrained(ckpt);
   await synthDetection({ out: join(tmp.path, "det"), seed: 8, counts: { train: 5, valid: 0, test: 0 } });
 });

@@ -6,11 +6,10 @@
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { copyFile, mkdir, readFile, readdir, stat } from "node:fs/promises";
+import { readFile, readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { tf } from "../../src/tf.js";
 import { useBackend } from "../helpers/backends.js";
-import { repoRoot } from "../helpers/paths.js";
 import { makeTmpDir } from "../helpers/tmp.js";
 import { loadSegVae } from "../../src/codecs/vqvae/default.js";
 import type { VqVae } from "../../src/codecs/vqvae/model.js";
@@ -21,6 +20,7 @@ import type { CocoDataset } from "../../src/data/converters/coco.js";
 import { loadDataset } from "../../src/data/dataset.js";
 import { PaliGemmaProcessor } from "../../src/data/processor.js";
 import { SHAPE_CLASSES, synthSegmentation } from "../../src/data/synth/shapes.js";
+import { writeProcessorFixture } from "../helpers/checkpoints.js";
 
 // Per object: decoded <seg> mask (pasted into the <loc> box) vs the COCO polygon's mask. The shapes are simple
 // (our codec measures ~0.9 on them); the <loc> box quantisation costs a little more on small objects.
@@ -89,11 +89,7 @@ describe("synthSegmentation writes <seg> JSONL", () => {
 
   it("loads through loadDataset and batches through the real processor: each <segNNN> is one labelled token", async () => {
     const ckpt = join(tmp.path, "ckpt");
-    await mkdir(ckpt);
-    const fx = join(repoRoot(), "test", "fixtures");
-    await copyFile(join(fx, "tokenizer", "tokenizer.json"), join(ckpt, "tokenizer.json"));
-    await copyFile(join(fx, "tokenizer", "tokenizer_config.json"), join(ckpt, "tokenizer_config.json"));
-    await copyFile(join(fx, "processor", "preprocessor_config_224.json"), join(ckpt, "preprocessor_config.json"));
+    await writeProcessorFixture(ckpt);
     const processor = await PaliGemmaProcessor.fromPretrained(ckpt);
     const { train, valid } = await loadDataset(out(), { policy: "error" });
     assert.equal(train!.length, 6);

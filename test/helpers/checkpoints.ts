@@ -14,6 +14,7 @@ import {
   type TensorToWrite,
 } from "../../src/io/safetensors-write.js";
 import { TINY } from "./golden.js";
+import { repoRoot } from "./paths.js";
 
 /** One weight on the host, in checkpoint (HF) layout. */
 export interface HostWeight {
@@ -270,4 +271,17 @@ export async function makeCorruptCopy(dir: string, kind: CorruptKind): Promise<C
       return { dir, file: model, tensors: [CORRUPT.duplicateTensor, renamed] };
     }
   }
+}
+
+/**
+ * The fixture tokenizer (tokenizer.json, tokenizer_config.json) and the 224 px preprocessor_config.json copied into
+ * `dir` (created): a checkpoint folder that `PaliGemmaProcessor.fromPretrained(dir)` loads.
+ */
+export async function writeProcessorFixture(dir: string): Promise<string> {
+  await mkdir(dir, { recursive: true });
+  const fx = join(repoRoot(), "test", "fixtures");
+  await copyFile(join(fx, "tokenizer", "tokenizer.json"), join(dir, "tokenizer.json"));
+  await copyFile(join(fx, "tokenizer", "tokenizer_config.json"), join(dir, "tokenizer_config.json"));
+  await copyFile(join(fx, "processor", "preprocessor_config_224.json"), join(dir, "preprocessor_config.json"));
+  return dir;
 }
