@@ -61,6 +61,12 @@ export interface BackendTraits {
    * (tensorflow-kernels.ts: TF's 2-D MatMul, ~4× on a decoding step's one-row products); null: use `tf.matMul`.
    */
   matMul2dKernel: string | null;
+  /**
+   * A tensor made from a Float32Array keeps that very array as its storage (cpu stores it; tfjs-node wraps its bytes
+   * in the TensorFlow tensor, no copy): the maker may read the values back from its array instead of `dataSync()`
+   * (a copy on tfjs-node) and must never write to it again.
+   */
+  tensorKeepsHostArray: boolean;
   /** Identity copies the tensor's bytes (WASM): selection swaps in an Identity that shares data by refcount. */
   identityCopies: boolean;
   /** Largest addressable memory for tensors, bytes; null when bounded only by the machine (RAM or GPU memory). */
@@ -107,6 +113,7 @@ export const BACKEND_TRAITS: Readonly<Record<BackendName, BackendTraits>> = {
     batchedMatMulPerSlice: false,
     explicitTransposeMatMul: false,
     matMul2dKernel: MATMUL_2D,
+    tensorKeepsHostArray: true, // binding/tfjs_backend.cc: TF_NewTensor over the typed array's memory
     identityCopies: false,
     heapLimitBytes: null,
     needsCheckpointingForSmall: false,
@@ -121,6 +128,7 @@ export const BACKEND_TRAITS: Readonly<Record<BackendName, BackendTraits>> = {
     batchedMatMulPerSlice: false,
     explicitTransposeMatMul: false,
     matMul2dKernel: null,
+    tensorKeepsHostArray: false,
     identityCopies: false,
     heapLimitBytes: null,
     needsCheckpointingForSmall: false,
@@ -139,6 +147,7 @@ export const BACKEND_TRAITS: Readonly<Record<BackendName, BackendTraits>> = {
     batchedMatMulPerSlice: true, // measured 8× on the bench model's attention ([1,4,963,64]×[1,4,64,321])
     explicitTransposeMatMul: true,
     matMul2dKernel: null,
+    tensorKeepsHostArray: false, // copied into the WASM heap
     identityCopies: true,
     heapLimitBytes: 4 * GiB, // wasm32
     needsCheckpointingForSmall: true,
@@ -153,6 +162,7 @@ export const BACKEND_TRAITS: Readonly<Record<BackendName, BackendTraits>> = {
     batchedMatMulPerSlice: false,
     explicitTransposeMatMul: true, // unchanged on the pure-JS reference backend (not measured there)
     matMul2dKernel: null,
+    tensorKeepsHostArray: true,
     identityCopies: false,
     heapLimitBytes: null,
     needsCheckpointingForSmall: false,

@@ -16,6 +16,8 @@
  *     opt.dispose();
  */
 import { tf } from "../tf.js";
+import { activeTraits } from "../backend/traits.js";
+import { FusedAdamWMemory, type AdamWConstants } from "./adamw-wasm.js";
 
 export interface AdamWOptions {
   beta1?: number; // default 0.9
@@ -24,6 +26,12 @@ export interface AdamWOptions {
   weightDecay?: number; // default 0 (HF TrainingArguments default; torch's own default is 0.01)
   /** Which parameters get weight decay; default {@link decayParameter} (not biases, not norm weights). */
   decays?: (name: string) => boolean;
+  /**
+   * How the update runs: "ops" (14 TF.js ops per parameter, any backend), "fused" (one WebAssembly SIMD pass per
+   * parameter over host copies, moments in WASM memory: adamw-wasm.ts), or "auto" (default: fused where the backend's
+   * tensors live in host memory and the moments fit in 4 GiB, ops elsewhere). Both give the same bits.
+   */
+  kernel?: "auto" | "ops" | "fused";
 }
 
 /** Host copy of the optimizer state (what a checkpoint stores): moments in each parameter's internal layout. */
@@ -50,9 +58,14 @@ export function decayParameter(name: string): boolean {
 
 interface Slot {
   param: tf.Variable;
-  m: tf.Variable;
-  v: tf.Variable;
+  /** The moments as variables (op path), or null when they live in {@link FusedAdamWMemory}. */
+  m: tf.Variable | null;
+  v: tf.Variable | null;
   decay: boolean;
+  /** Index in the fused memory. */
+  index: number;
+  /** Fused path: the array the last update made, which is the parameter's storage on some backends (traits). */
+  host: { dataId: object; values: Float32Array } | null;
 }
 
 export class AdamW {
@@ -63,6 +76,8 @@ export class AdamW {
   /** Optimizer steps taken (torch's `state["step"]`, the same for every parameter here). */
   stepCount = 0;
   private readonly slots = new Map<string, Slot>();
+  /** The moments when the update is fused (null: they are the slots' variables). */
+  private fused: FusedAdamWMemory | null;
 
   constructor(params: Map<string, tf.Variable>, options: AdamWOptions = {}) {
     this.beta1 = options.beta1 ?? 0.9;
@@ -70,17 +85,31 @@ export class AdamW {
     this.eps = options.eps ?? 1e-8;
     this.weightDecay = options.weightDecay ?? 0;
     const decays = options.decays ?? decayParameter;
+    const kernel = options.kernel ?? "auto";
+    if (!["auto", "ops", "fused"].includes(kernel)) throw new Error(`AdamW: kernel: got ${JSON.stringify(kernel)}; use "auto", "ops" or "fused"`);
     if (params.size === 0) throw new Error("AdamW: no parameters to optimize (is everything frozen?)");
     for (const [name, param] of params) {
       if (param.dtype !== "float32") throw new Error(`AdamW: parameter ${name} is ${param.dtype}; only float32 trains`);
+    }
+    const sizes = [...params.values()].map((p) => p.size);
+    this.fused = kernel === "ops" || (kernel === "auto" && activeTraits().memory !== "host") ? null : FusedAdamWMemory.create(sizes);
+    if (kernel === "fused" && !this.fused) throw new Error("AdamW: kernel \"fused\" needs WebAssembly SIMD and moments under 4 GiB; use \"ops\"");
+    let index = 0;
+    for (const [name, param] of params) {
       const zeros = () => {
         const z = tf.zerosLike(param);
         const v = tf.variable(z, false); // a Variable shares z's data; z itself must still be released
         z.dispose();
         return v;
       };
-      this.slots.set(name, { param, m: zeros(), v: zeros(), decay: decays(name) });
+      const [m, v] = this.fused ? [null, null] : [zeros(), zeros()];
+      this.slots.set(name, { param, m, v, decay: decays(name), index: index++, host: null });
     }
+  }
+
+  /** "fused" when the update runs as one WebAssembly pass per parameter, "ops" when as TF.js ops. */
+  get kernel(): "fused" | "ops" {
+    return this.fused ? "fused" : "ops";
   }
 
   /** Names of the optimized parameters, in update order. */
@@ -95,28 +124,46 @@ export class AdamW {
 
   /**
    * One update of every parameter with learning rate `lr`. `grads` must hold a gradient for each parameter
-   * (same shape); the caller keeps ownership of them.
+   * (same shape); the caller keeps ownership of them. `gradScale` multiplies every gradient first (the clipping
+   * coefficient: the same bits as scaling the gradients beforehand, without a pass over them).
    */
-  step(grads: Map<string, tf.Tensor>, lr: number): void {
-    for (const name of this.slots.keys()) {
+  step(grads: Map<string, tf.Tensor>, lr: number, gradScale = 1): void {
+    for (const [name, s] of this.slots) {
       const g = grads.get(name);
       if (!g) throw new Error(`AdamW.step: no gradient for parameter ${name}`);
+      if (g.shape.join() !== s.param.shape.join()) throw new Error(`AdamW.step: gradient of ${name} is [${g.shape}], parameter is [${s.param.shape}]`);
     }
     this.stepCount++;
     const t = this.stepCount;
     const { beta1: b1, beta2: b2, eps } = this;
     const stepSize = lr / (1 - b1 ** t); // lr / bias_correction1
     const bc2Sqrt = Math.sqrt(1 - b2 ** t);
+    const decay = 1 - lr * this.weightDecay;
+    const keepsArray = activeTraits().tensorKeepsHostArray;
     for (const [name, s] of this.slots) {
       const g = grads.get(name)!;
+      const decays = s.decay && this.weightDecay !== 0;
+      if (this.fused) {
+        const c: AdamWConstants = { gradScale, decay: decays ? decay : 1, beta1: b1, oneMinusBeta1: 1 - b1, beta2: b2, oneMinusBeta2: 1 - b2, bc2Sqrt, eps, stepSize };
+        // The array made last step is the parameter's storage where the backend keeps it (no copy back out), as long
+        // as the variable still holds that tensor; anything else is read back.
+        const current = s.host?.dataId === s.param.dataId ? s.host.values : (s.param.dataSync() as Float32Array);
+        const next = this.fused.update(s.index, g.dataSync() as Float32Array, current, c);
+        const t = tf.tensor(next, s.param.shape, "float32");
+        s.param.assign(t);
+        t.dispose();
+        s.host = keepsArray ? { dataId: s.param.dataId, values: next } : null;
+        continue;
+      }
       tf.tidy(() => {
         let p: tf.Tensor = s.param;
-        if (s.decay && this.weightDecay !== 0) p = tf.mul(p, 1 - lr * this.weightDecay);
-        const m = tf.add(tf.mul(s.m, b1), tf.mul(g, 1 - b1));
-        const v = tf.add(tf.mul(s.v, b2), tf.mul(tf.mul(g, g), 1 - b2));
+        if (decays) p = tf.mul(p, decay);
+        const gs = gradScale === 1 ? g : tf.mul(g, gradScale);
+        const m = tf.add(tf.mul(s.m!, b1), tf.mul(gs, 1 - b1));
+        const v = tf.add(tf.mul(s.v!, b2), tf.mul(tf.mul(gs, gs), 1 - b2));
         const denom = tf.add(tf.div(tf.sqrt(v), bc2Sqrt), eps);
-        s.m.assign(m);
-        s.v.assign(v);
+        s.m!.assign(m);
+        s.v!.assign(v);
         s.param.assign(tf.sub(p, tf.mul(tf.div(m, denom), stepSize)));
       });
     }
@@ -127,31 +174,39 @@ export class AdamW {
     const expAvg = new Map<string, { shape: number[]; data: Float32Array }>();
     const expAvgSq = new Map<string, { shape: number[]; data: Float32Array }>();
     for (const [name, s] of this.slots) {
-      expAvg.set(name, { shape: s.m.shape.slice(), data: (await s.m.data()) as Float32Array });
-      expAvgSq.set(name, { shape: s.v.shape.slice(), data: (await s.v.data()) as Float32Array });
+      const shape = s.param.shape.slice();
+      const { m, v } = this.fused ? this.fused.moments(s.index) : { m: (await s.m!.data()) as Float32Array, v: (await s.v!.data()) as Float32Array };
+      expAvg.set(name, { shape, data: m });
+      expAvgSq.set(name, { shape: shape.slice(), data: v });
     }
     return { step: this.stepCount, expAvg, expAvgSq };
   }
 
   /** Restore a state saved by {@link getState}; every parameter must be present with its shape. */
   setState(state: AdamWState): void {
-    for (const [name, s] of this.slots) {
-      for (const [what, map, dst] of [["exp_avg", state.expAvg, s.m], ["exp_avg_sq", state.expAvgSq, s.v]] as const) {
-        const h = map.get(name);
+    const checked = [...this.slots].map(([name, s]) => {
+      const pair = (["exp_avg", "exp_avg_sq"] as const).map((what) => {
+        const h = (what === "exp_avg" ? state.expAvg : state.expAvgSq).get(name);
         if (!h) throw new Error(`AdamW.setState: the saved state has no ${what} for ${name}`);
-        if (h.shape.join() !== dst.shape.join()) throw new Error(`AdamW.setState: ${what} of ${name} is [${h.shape}], parameter is [${dst.shape}]`);
-        tf.tidy(() => dst.assign(tf.tensor(h.data, h.shape, "float32")));
-      }
+        if (h.shape.join() !== s.param.shape.join()) throw new Error(`AdamW.setState: ${what} of ${name} is [${h.shape}], parameter is [${s.param.shape}]`);
+        return h.data;
+      });
+      return { s, m: pair[0]!, v: pair[1]! };
+    }); // everything checked before anything changes
+    for (const { s, m, v } of checked) {
+      if (this.fused) this.fused.setMoments(s.index, m, v);
+      else for (const [dst, h] of [[s.m!, m], [s.v!, v]] as const) tf.tidy(() => dst.assign(tf.tensor(h, dst.shape, "float32")));
     }
     this.stepCount = state.step;
   }
 
-  /** Free the moment variables (the parameters stay). */
+  /** Free the moments (the parameters stay). */
   dispose(): void {
     for (const s of this.slots.values()) {
-      s.m.dispose();
-      s.v.dispose();
+      s.m?.dispose();
+      s.v?.dispose();
     }
     this.slots.clear();
+    this.fused = null; // its WebAssembly memory goes with the last reference
   }
 }

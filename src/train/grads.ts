@@ -8,6 +8,7 @@
  *     const acc = new GradAccumulator();
  *     acc.add(grads);                // each micro-batch (takes ownership of the tensors)
  *     const norm = acc.clip(1.0);    // returns the norm before clipping (what HF logs as grad_norm)
+ *     const { norm, scale } = acc.clipScale(1.0); // or leave the scaling to AdamW.step(g, lr, scale)
  *     acc.take();                    // Map<name, tf.Tensor>, then dispose them
  */
 import { tf } from "../tf.js";
@@ -55,19 +56,29 @@ export class GradAccumulator {
   }
 
   /**
+   * The global norm and the factor that brings it to at most `maxNorm` (1 when it is below, or when `maxNorm` ≤ 0),
+   * without touching the gradients: `AdamW.step(g, lr, scale)` applies it inside its update (the same bits as
+   * {@link clip}, one pass fewer over every gradient).
+   */
+  clipScale(maxNorm: number): { norm: number; scale: number } {
+    const norm = this.norm();
+    if (!(maxNorm > 0) || !this.grads) return { norm, scale: 1 };
+    const coef = Math.fround(maxNorm) / Math.fround(norm + 1e-6); // torch computes clip_coef in float32
+    return { norm, scale: coef < 1 ? coef : 1 };
+  }
+
+  /**
    * Scale so the global norm is at most `maxNorm` (no-op when `maxNorm` ≤ 0). Returns the norm before clipping.
    */
   clip(maxNorm: number): number {
-    const total = this.norm();
-    if (!(maxNorm > 0) || !this.grads) return total;
-    const coef = Math.fround(maxNorm) / Math.fround(total + 1e-6); // torch computes clip_coef in float32
-    if (coef < 1) {
+    const { norm, scale } = this.clipScale(maxNorm);
+    if (scale !== 1 && this.grads) {
       for (const [name, g] of this.grads) {
-        this.grads.set(name, tf.mul(g, coef));
+        this.grads.set(name, tf.mul(g, scale));
         g.dispose();
       }
     }
-    return total;
+    return norm;
   }
 
   /** Hand over the gradients (the caller disposes them) and reset. */

@@ -227,7 +227,7 @@ export class Trainer {
           if (acc.count < GA && b + 1 < batches.length) continue;
 
           // 2. clip, check, update with this step's learning rate
-          const gradNorm = acc.clip(args.maxGradNorm);
+          const { norm: gradNorm, scale: clipScale } = acc.clipScale(args.maxGradNorm); // applied inside the update
           if (!Number.isFinite(gradNorm)) {
             acc.dispose();
             const good = await this.lastGood();
@@ -235,7 +235,7 @@ export class Trainer {
           }
           const lr = learningRateAt(schedule, state.globalStep);
           const g = acc.take();
-          optimizer.step(g, lr);
+          optimizer.step(g, lr, clipScale);
           tf.dispose([...g.values()]);
           state.globalStep++;
           state.epoch = epoch + (b + 1) / batches.length;
