@@ -9,7 +9,7 @@
 import { tf } from "../tf.js";
 import { dawnAdapterReport, installDawnNavigator } from "./dawn.js";
 import { fixWebGpuBackend } from "./webgpu-fixes.js";
-import { MATMUL_2D, registerTensorflowKernels } from "./tensorflow-kernels.js";
+import { DEQUANTIZE_NF4, MATMUL_2D, registerTensorflowKernels } from "./tensorflow-kernels.js";
 
 export type BackendName = "tensorflow" | "webgpu" | "wasm" | "cpu";
 /** In the order selection tries them (fastest first). */
@@ -62,6 +62,11 @@ export interface BackendTraits {
    */
   matMul2dKernel: string | null;
   /**
+   * A kernel that dequantizes NF4 words in native code, registered by `afterImport` (tensorflow-kernels.ts:
+   * multi-threaded TF ops instead of the single-threaded host loop); null: the host or op-by-op path (quant-linear.ts).
+   */
+  nf4DequantKernel: string | null;
+  /**
    * A tensor made from a Float32Array keeps that very array as its storage (cpu stores it; tfjs-node wraps its bytes
    * in the TensorFlow tensor, no copy): the maker may read the values back from its array instead of `dataSync()`
    * (a copy on tfjs-node) and must never write to it again.
@@ -113,6 +118,7 @@ export const BACKEND_TRAITS: Readonly<Record<BackendName, BackendTraits>> = {
     batchedMatMulPerSlice: false,
     explicitTransposeMatMul: false,
     matMul2dKernel: MATMUL_2D,
+    nf4DequantKernel: DEQUANTIZE_NF4,
     tensorKeepsHostArray: true, // binding/tfjs_backend.cc: TF_NewTensor over the typed array's memory
     identityCopies: false,
     heapLimitBytes: null,
@@ -128,6 +134,7 @@ export const BACKEND_TRAITS: Readonly<Record<BackendName, BackendTraits>> = {
     batchedMatMulPerSlice: false,
     explicitTransposeMatMul: false,
     matMul2dKernel: null,
+    nf4DequantKernel: null,
     tensorKeepsHostArray: false,
     identityCopies: false,
     heapLimitBytes: null,
@@ -147,6 +154,7 @@ export const BACKEND_TRAITS: Readonly<Record<BackendName, BackendTraits>> = {
     batchedMatMulPerSlice: true, // measured 8× on the bench model's attention ([1,4,963,64]×[1,4,64,321])
     explicitTransposeMatMul: true,
     matMul2dKernel: null,
+    nf4DequantKernel: null,
     tensorKeepsHostArray: false, // copied into the WASM heap
     identityCopies: true,
     heapLimitBytes: 4 * GiB, // wasm32
@@ -162,6 +170,7 @@ export const BACKEND_TRAITS: Readonly<Record<BackendName, BackendTraits>> = {
     batchedMatMulPerSlice: false,
     explicitTransposeMatMul: true, // unchanged on the pure-JS reference backend (not measured there)
     matMul2dKernel: null,
+    nf4DequantKernel: null,
     tensorKeepsHostArray: true,
     identityCopies: false,
     heapLimitBytes: null,

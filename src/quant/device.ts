@@ -158,3 +158,17 @@ export function dequantizeOnDevice(d: DeviceQuantized): tf.Tensor2D {
   if (flat.shape[0] !== d.numel) flat = tf.slice(flat, 0, d.numel);
   return tf.reshape(flat, d.shape);
 }
+
+/**
+ * NF4 dequantization by a backend kernel that decodes 16-bit chunks through the same lookup table in native code
+ * (traits `nf4DequantKernel`: TensorFlow ops on the native backend, backend/tensorflow-kernels.ts). Same bits as
+ * {@link dequantizeOnDevice}; call inside a `tf.tidy`.
+ */
+export function dequantizeNf4WithKernel(d: DeviceQuantized, kernelName: string): tf.Tensor2D {
+  if (d.quantType !== "nf4") throw new Error(`dequantizeNf4WithKernel: weight is ${d.quantType}, not nf4`);
+  const inputs = { words: d.words, table: lut("nf4"), absmax: absmaxOnDevice(d) };
+  const byBlock = tf.engine().runKernel(kernelName, inputs as unknown as tf.NamedTensorMap, { blockSize: d.blockSize }) as tf.Tensor2D;
+  let flat = tf.reshape(byBlock, [-1]);
+  if (flat.shape[0] !== d.numel) flat = tf.slice(flat, 0, d.numel);
+  return tf.reshape(flat, d.shape);
+}

@@ -19,6 +19,7 @@ import type { Linear, LinearLayer } from "../model/linear.js";
 import { doubleQuantizeAbsmax, quantizeInt8, quantizeNf4 } from "./blockwise.js";
 import { dequantizeViaHost, transposeHost } from "./host-decode.js";
 import {
+  dequantizeNf4WithKernel,
   dequantizeOnDevice,
   disposeQuantized,
   quantizedBytes,
@@ -70,10 +71,11 @@ export function quantizeHost(weight: Float32Array, shape: [number, number], opti
 export class QuantLinear implements LinearLayer {
   /**
    * Where weights are dequantized: "host" (read codes back, decode in JS, upload; fast where tensors live in host
-   * memory), "device" (TF.js ops only: bitwiseAnd, lookup-table gathers), or "auto" (host where the backend's tensors
-   * live in host memory, device elsewhere: backend traits `memory`). Both give the same bits.
+   * memory), "device" (TF.js ops only: bitwiseAnd, lookup-table gathers), "kernel" (NF4 only: the backend's native
+   * kernel, traits `nf4DequantKernel`), or "auto" (that kernel for NF4 where the backend has one; else host where the
+   * backend's tensors live in host memory, device elsewhere: traits `memory`). All give the same bits.
    */
-  static dequantizePath: "auto" | "host" | "device" = "auto";
+  static dequantizePath: "auto" | "host" | "device" | "kernel" = "auto";
   private readonly product: (x: tf.Tensor) => tf.Tensor;
 
   /**
@@ -134,8 +136,11 @@ export class QuantLinear implements LinearLayer {
   /** The dequantized weight in torch layout [out, in] or ours [in, out], by the configured path. */
   private weightIn(layout: "outIn" | "inOut"): tf.Tensor2D {
     const path = QuantLinear.dequantizePath;
-    if (path === "host" || (path === "auto" && activeTraits().memory === "host")) return dequantizeViaHost(this.weight, layout);
-    const w = dequantizeOnDevice(this.weight);
+    const traits = activeTraits();
+    const kernel = this.weight.quantType === "nf4" ? traits.nf4DequantKernel : null;
+    if (path === "kernel" && !kernel) throw new Error(`QuantLinear.dequantizePath "kernel": backend ${traits.name} has no ${this.weight.quantType} dequantization kernel; use "auto"`);
+    if (path === "host" || (path === "auto" && !kernel && traits.memory === "host")) return dequantizeViaHost(this.weight, layout);
+    const w = (path === "kernel" || path === "auto") && kernel ? dequantizeNf4WithKernel(this.weight, kernel) : dequantizeOnDevice(this.weight);
     return layout === "outIn" ? w : tf.transpose(w);
   }
 

@@ -6,7 +6,8 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { tf } from "../../src/tf.js";
-import { dequantizeOnDevice, disposeQuantized, uploadQuantized, type DeviceQuantized } from "../../src/quant/device.js";
+import { dequantizeNf4WithKernel, dequantizeOnDevice, disposeQuantized, uploadQuantized, type DeviceQuantized } from "../../src/quant/device.js";
+import { traitsOf } from "../../src/backend/traits.js";
 import { firstBitDifference, loadBnbFixture, type BnbFixture } from "./bnb-fixture.js";
 import { presentBackends, useBackend } from "../helpers/backends.js";
 
@@ -16,8 +17,8 @@ before(async () => {
   fx = await loadBnbFixture();
 });
 
-function deviceDequant(d: DeviceQuantized): Float32Array {
-  const w = tf.tidy(() => dequantizeOnDevice(d));
+function deviceDequant(d: DeviceQuantized, kernel?: string): Float32Array {
+  const w = tf.tidy(() => (kernel ? dequantizeNf4WithKernel(d, kernel) : dequantizeOnDevice(d)));
   const out = w.dataSync().slice() as Float32Array;
   w.dispose();
   return out;
@@ -57,6 +58,24 @@ for (const backend of backends) {
         assert.equal(firstBitDifference(got, c.int8!.dequant), -1, c.name);
       }
     });
+
+    const kernel = traitsOf(backend).nf4DequantKernel;
+    if (kernel) {
+      test(`NF4 through the backend's ${kernel} kernel: bit-exact with dequantize_4bit, plain and double-quantized absmax; flat tensors`, () => {
+        for (const c of fx.cases) {
+          for (const [absmax, want] of [[c.nf4.absmax, c.nf4.dequant], [{ ...c.nf4dq, groupSize: 256, code: fx.dynamicCode }, c.nf4dq.dequant]] as const) {
+            const d = uploadQuantized({ quantType: "nf4", blockSize: 64, shape: c.shape, bytes: c.nf4.packed, absmax });
+            deviceDequant(d, kernel); // warm-up: the lookup table is built once
+            const before = tf.memory().numTensors;
+            const got = deviceDequant(d, kernel);
+            assert.equal(tf.memory().numTensors, before, `${c.name}: no tensor left behind`);
+            disposeQuantized(d);
+            const at = firstBitDifference(got, want);
+            assert.equal(at, -1, `${c.name}[${at}]: ${got[at]} vs ${want[at]}`);
+          }
+        }
+      });
+    }
 
     test("storage is 8 NF4 codes per int32 (+ one float32 absmax per 64), and the tensor count stays flat", () => {
       const c = fx.cases.find((k) => k.name === "many")!; // 257 × 64

@@ -15,6 +15,7 @@ import { LoraConfig } from "../../src/lora/config.js";
 import { getPeftModel } from "../../src/lora/peft-model.js";
 import { TINY, maxAbsDiff } from "../helpers/golden.js";
 import { presentBackends, useBackend } from "../helpers/backends.js";
+import { traitsOf } from "../../src/backend/traits.js";
 import { goldenInputs, peftExpected } from "../lora/peft-fixture.js";
 
 const backends = await presentBackends();
@@ -42,7 +43,9 @@ for (const backend of backends) {
     before(async () => useBackend(backend));
     after(async () => useBackend("cpu"));
 
-    for (const [bits, doubleQuant, path] of [[4, false, "host"], [4, true, "host"], [8, false, "host"], [4, false, "device"], [4, true, "device"], [8, false, "device"]] as const) {
+    const paths = [[4, false, "host"], [4, true, "host"], [8, false, "host"], [4, false, "device"], [4, true, "device"], [8, false, "device"]] as const;
+    const kernelPaths = traitsOf(backend).nf4DequantKernel ? ([[4, false, "kernel"], [4, true, "kernel"]] as const) : [];
+    for (const [bits, doubleQuant, path] of [...paths, ...kernelPaths]) {
       test(`${bits === 4 ? "NF4" : "int8"}${doubleQuant ? " + double quant" : ""}, ${path} dequantization: forward = x·Ŵ + b, input gradient = dy·Ŵᵀ, flat tensors`, () => {
         QuantLinear.dequantizePath = path;
         const [IN, OUT] = [75, 19]; // 1425 values: 23 blocks, the last one partial
