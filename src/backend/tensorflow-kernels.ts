@@ -50,6 +50,7 @@ interface NodeBackend {
 export function registerTensorflowKernels(): void {
   if (tf.getKernel(MATMUL_2D, "tensorflow")) return;
   tf.registerKernel({ kernelName: DEQUANTIZE_NF4, backendName: "tensorflow", kernelFunc: dequantizeNf4 });
+  tf.registerKernel({ kernelName: SUM_OF_SQUARES, backendName: "tensorflow", kernelFunc: sumOfSquares });
   tf.registerKernel({
     kernelName: MATMUL_2D,
     backendName: "tensorflow",
@@ -66,6 +67,25 @@ export function registerTensorflowKernels(): void {
     },
   });
 }
+
+/**
+ * Kernel name of Σx² over a whole float32 tensor, as a scalar, in one read-only pass: TensorFlow's `L2Loss`
+ * (Σx²/2) times 2, exact (a power of two). Without it, Σ square(x) writes a full-size temporary first.
+ */
+export const SUM_OF_SQUARES = "PaliGemmaSumOfSquares";
+
+const sumOfSquares: tf.KernelFunc = ({ inputs, backend }) => {
+  const { x } = inputs as { x: tf.TensorInfo };
+  const node = backend as unknown as NodeBackend;
+  const T = [{ name: "T", type: node.binding.TF_ATTR_TYPE, value: node.binding.TF_FLOAT }];
+  const half = node.executeSingleOutput("L2Loss", T, [x]) as tf.Tensor;
+  const two = tf.scalar(2);
+  try {
+    return node.executeSingleOutput("Mul", T, [half, two]);
+  } finally {
+    tf.dispose([half, two]);
+  }
+};
 
 /** TensorFlow's enum for uint16 (TF_DataType; tfjs-node's binding names only the types TF.js has). */
 const TF_UINT16 = 17;

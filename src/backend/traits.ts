@@ -9,7 +9,7 @@
 import { tf } from "../tf.js";
 import { dawnAdapterReport, installDawnNavigator } from "./dawn.js";
 import { fixWebGpuBackend } from "./webgpu-fixes.js";
-import { DEQUANTIZE_NF4, MATMUL_2D, registerTensorflowKernels } from "./tensorflow-kernels.js";
+import { DEQUANTIZE_NF4, MATMUL_2D, SUM_OF_SQUARES, registerTensorflowKernels } from "./tensorflow-kernels.js";
 
 export type BackendName = "tensorflow" | "webgpu" | "wasm" | "cpu";
 /** In the order selection tries them (fastest first). */
@@ -61,6 +61,8 @@ export interface BackendTraits {
    * (tensorflow-kernels.ts: TF's 2-D MatMul, ~4× on a decoding step's one-row products); null: use `tf.matMul`.
    */
   matMul2dKernel: string | null;
+  /** A kernel for Σx² of a float32 tensor in one read-only pass (tensorflow-kernels.ts); null: sum(square(x)). */
+  sumOfSquaresKernel: string | null;
   /**
    * A kernel that dequantizes NF4 words in native code, registered by `afterImport` (tensorflow-kernels.ts:
    * multi-threaded TF ops instead of the single-threaded host loop); null: the host or op-by-op path (quant-linear.ts).
@@ -119,6 +121,7 @@ export const BACKEND_TRAITS: Readonly<Record<BackendName, BackendTraits>> = {
     explicitTransposeMatMul: false,
     matMul2dKernel: MATMUL_2D,
     nf4DequantKernel: DEQUANTIZE_NF4,
+    sumOfSquaresKernel: SUM_OF_SQUARES,
     tensorKeepsHostArray: true, // binding/tfjs_backend.cc: TF_NewTensor over the typed array's memory
     identityCopies: false,
     heapLimitBytes: null,
@@ -135,6 +138,7 @@ export const BACKEND_TRAITS: Readonly<Record<BackendName, BackendTraits>> = {
     explicitTransposeMatMul: false,
     matMul2dKernel: null,
     nf4DequantKernel: null,
+    sumOfSquaresKernel: null,
     tensorKeepsHostArray: false,
     identityCopies: false,
     heapLimitBytes: null,
@@ -155,6 +159,7 @@ export const BACKEND_TRAITS: Readonly<Record<BackendName, BackendTraits>> = {
     explicitTransposeMatMul: true,
     matMul2dKernel: null,
     nf4DequantKernel: null,
+    sumOfSquaresKernel: null,
     tensorKeepsHostArray: false, // copied into the WASM heap
     identityCopies: true,
     heapLimitBytes: 4 * GiB, // wasm32
@@ -171,6 +176,7 @@ export const BACKEND_TRAITS: Readonly<Record<BackendName, BackendTraits>> = {
     explicitTransposeMatMul: true, // unchanged on the pure-JS reference backend (not measured there)
     matMul2dKernel: null,
     nf4DequantKernel: null,
+    sumOfSquaresKernel: null,
     tensorKeepsHostArray: true,
     identityCopies: false,
     heapLimitBytes: null,

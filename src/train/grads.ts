@@ -12,15 +12,19 @@
  *     acc.take();                    // Map<name, tf.Tensor>, then dispose them
  */
 import { tf } from "../tf.js";
+import { activeTraits } from "../backend/traits.js";
 
 /**
  * Global L2 norm of a set of tensors, read to the host: ‖(‖g₁‖₂, …)‖₂ = √(Σᵢ Σ gᵢ²), float32 sums of squares (one
- * Square and one Sum per tensor: `tf.norm`'s abs + Pow + Sqrt, squared again, cost 10× more on 106M values),
- * float64 final sqrt.
+ * Square and one Sum per tensor: `tf.norm`'s abs + Pow + Sqrt, squared again, cost 10× more on 106M values; one
+ * read-only pass where the backend has a kernel for it, traits `sumOfSquaresKernel`), float64 final sqrt.
  */
 export function globalNorm(tensors: Iterable<tf.Tensor>): number {
+  const kernel = activeTraits().sumOfSquaresKernel;
+  const sumOfSquares = (g: tf.Tensor) =>
+    kernel && g.dtype === "float32" ? (tf.engine().runKernel(kernel, { x: g }) as tf.Scalar) : tf.sum(tf.square(g));
   const squares = tf.tidy(() => {
-    const parts = [...tensors].map((g) => tf.sum(tf.square(g)));
+    const parts = [...tensors].map(sumOfSquares);
     return parts.length ? tf.addN(parts) : tf.scalar(0);
   });
   const s = squares.dataSync()[0]!;
