@@ -110,7 +110,8 @@ function buildLut(name: LutName): Float32Array {
   return out;
 }
 
-function lut(name: LutName): tf.Tensor2D {
+/** The lookup table `name` on the active backend (built once, kept until disposeQuantLookupTables). */
+export function lut(name: LutName): tf.Tensor2D {
   const key = `${name}@${tf.getBackend()}`;
   let t = LUTS.get(key);
   if (!t || t.isDisposed) {
@@ -137,7 +138,7 @@ function unpack(words: tf.Tensor1D, table: tf.Tensor2D): tf.Tensor1D {
 }
 
 /** Per-block absmax (float32[blocks]), dequantizing the double-quantized form like bitsandbytes. */
-function absmaxOnDevice(d: DeviceQuantized): tf.Tensor1D {
+export function absmaxOnDevice(d: DeviceQuantized): tf.Tensor1D {
   if (d.absmax) return d.absmax;
   const dq = d.dq!;
   const codes = tf.reshape(unpack(dq.words, lut("dynamic")), [dq.groups, dq.groupSize]); // [G, 256]
@@ -159,16 +160,3 @@ export function dequantizeOnDevice(d: DeviceQuantized): tf.Tensor2D {
   return tf.reshape(flat, d.shape);
 }
 
-/**
- * NF4 dequantization by a backend kernel that decodes 16-bit chunks through the same lookup table in native code
- * (traits `nf4DequantKernel`: TensorFlow ops on the native backend, backend/tensorflow-kernels.ts). Same bits as
- * {@link dequantizeOnDevice}; call inside a `tf.tidy`.
- */
-export function dequantizeNf4WithKernel(d: DeviceQuantized, kernelName: string): tf.Tensor2D {
-  if (d.quantType !== "nf4") throw new Error(`dequantizeNf4WithKernel: weight is ${d.quantType}, not nf4`);
-  const inputs = { words: d.words, table: lut("nf4"), absmax: absmaxOnDevice(d) };
-  const byBlock = tf.engine().runKernel(kernelName, inputs as unknown as tf.NamedTensorMap, { blockSize: d.blockSize }) as tf.Tensor2D;
-  let flat = tf.reshape(byBlock, [-1]);
-  if (flat.shape[0] !== d.numel) flat = tf.slice(flat, 0, d.numel);
-  return tf.reshape(flat, d.shape);
-}

@@ -37,7 +37,7 @@ function bytesOf(t: tf.Tensor): Uint8Array {
 }
 
 /** Per-block absmax on the host, double-quantized or not (bitsandbytes' formula, float32 steps). */
-function hostAbsmax(d: DeviceQuantized): Float32Array {
+export function hostAbsmax(d: DeviceQuantized): Float32Array {
   if (d.absmax) return d.absmax.dataSync() as Float32Array;
   const dq = d.dq!;
   const q = bytesOf(dq.words);

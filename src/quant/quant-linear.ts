@@ -18,8 +18,8 @@ import { activeTraits } from "../backend/traits.js";
 import type { Linear, LinearLayer } from "../model/linear.js";
 import { doubleQuantizeAbsmax, quantizeInt8, quantizeNf4 } from "./blockwise.js";
 import { dequantizeViaHost, transposeHost } from "./host-decode.js";
+import { dequantizeNf4WithKernel } from "./kernel-decode.js";
 import {
-  dequantizeNf4WithKernel,
   dequantizeOnDevice,
   disposeQuantized,
   quantizedBytes,

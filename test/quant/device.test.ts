@@ -6,8 +6,9 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { tf } from "../../src/tf.js";
-import { dequantizeNf4WithKernel, dequantizeOnDevice, disposeQuantized, uploadQuantized, type DeviceQuantized } from "../../src/quant/device.js";
+import { dequantizeOnDevice, disposeQuantized, uploadQuantized, type DeviceQuantized } from "../../src/quant/device.js";
 import { traitsOf } from "../../src/backend/traits.js";
+import { dequantizeNf4WithKernel } from "../../src/quant/kernel-decode.js";
 import { firstBitDifference, loadBnbFixture, type BnbFixture } from "./bnb-fixture.js";
 import { presentBackends, useBackend } from "../helpers/backends.js";
 
