@@ -11,6 +11,7 @@
 import { tf } from "../tf.js";
 import { DYNAMIC_CODE, NF4_CODE } from "./codebooks.js";
 import type { DeviceQuantized } from "./device.js";
+import { decodeNf4Wasm } from "./wasm-decode.js";
 
 const INV_127 = Math.fround(7.874015718698502e-3);
 
@@ -49,13 +50,15 @@ export function hostAbsmax(d: DeviceQuantized): Float32Array {
 }
 
 /** The dequantized matrix in torch layout [out, in], flattened, on the host. */
-export function decodeHost(d: DeviceQuantized): Float32Array {
+export function decodeHost(d: DeviceQuantized, options: { simd?: boolean } = {}): Float32Array {
   const bytes = bytesOf(d.words);
   const absmax = hostAbsmax(d);
   const n = d.numel;
   const out = new Float32Array(n);
   const bs = d.blockSize;
   if (d.quantType === "nf4") {
+    const simd = options.simd === false ? null : decodeNf4Wasm(bytes, absmax, d.blocks, bs); // same bits, ~4× faster
+    if (simd) return simd.length === n ? simd : simd.subarray(0, n);
     const table = new Float32Array(16);
     for (let b = 0; b < d.blocks; b++) {
       const a = absmax[b]!;

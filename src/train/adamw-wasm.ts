@@ -16,6 +16,7 @@
  *     const next = k!.update(0, grad, param, constants); // Float32Arrays in, the new parameter out
  *     k!.moments(0);                               // { m, v } copies
  */
+import { F32, I32, V128, compileIfSupported, get, i32, memarg, op, set, simd, simdOp, wasmModule } from "../util/wasm-asm.js";
 
 /** The float32 constants of one step (JS numbers; the kernel rounds each to float32 as TF.js scalars are). */
 export interface AdamWConstants {
@@ -30,32 +31,7 @@ export interface AdamWConstants {
   stepSize: number;
 }
 
-// ------------------------------------------------------------ the module, assembled (a dozen opcodes, named)
-
-const I32 = 0x7f;
-const F32 = 0x7d;
-const V128 = 0x7b;
-const op = {
-  block: 0x02, loop: 0x03, br: 0x0c, brIf: 0x0d, end: 0x0b, localGet: 0x20, localSet: 0x21,
-  i32Const: 0x41, i32GeU: 0x4f, i32Add: 0x6a,
-} as const;
-/** SIMD instructions: prefix 0xfd, then the opcode as unsigned LEB128. */
-const simd = { load: 0x00, store: 0x0b, f32x4Splat: 0x13, f32x4Sqrt: 0xe3, f32x4Add: 0xe4, f32x4Sub: 0xe5, f32x4Mul: 0xe6, f32x4Div: 0xe7 } as const;
-
-function leb(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let b = n & 0x7f;
-    n >>>= 7;
-    if (n !== 0) b |= 0x80;
-    out.push(b);
-  } while (n !== 0);
-  return out;
-}
-
-const str = (s: string) => [...leb(s.length), ...new TextEncoder().encode(s)];
-const section = (id: number, body: number[]) => [id, ...leb(body.length), ...body];
-const vec = (items: number[][]) => [...leb(items.length), ...items.flat()];
+// ------------------------------------------------------------ the module, assembled (util/wasm-asm.ts)
 
 /** The kernel `adamw(p, g, m, v, bytes, scale, decay, b1, omb1, b2, omb2, bc2, eps, step)`: byte offsets, 16-aligned. */
 function assemble(): Uint8Array<ArrayBuffer> {
@@ -65,45 +41,35 @@ function assemble(): Uint8Array<ArrayBuffer> {
   const S = 15; // 15..23: the constants splat to f32x4
   const [Gv, Mv, Vv] = [24, 25, 26];
   const [sScale, sDecay, sB1, sOmb1, sB2, sOmb2, sBc2, sEps, sStep] = Array.from({ length: NCONST }, (_, k) => S + k) as number[];
-  const get = (i: number) => [op.localGet, ...leb(i)];
-  const set = (i: number) => [op.localSet, ...leb(i)];
-  const s = (code: number) => [0xfd, ...leb(code)];
+  const s = simd;
   const at = (base: number) => [...get(base), ...get(I), op.i32Add]; // address base + i
-  const load = (base: number) => [...at(base), ...s(simd.load), 0, 0]; // memarg: align 2⁰, offset 0
-  const store = [...s(simd.store), 0, 0];
+  const load = (base: number) => [...at(base), ...s(simdOp.load), ...memarg];
+  const store = [...s(simdOp.store), ...memarg];
   const body = [
-    ...vec([[1, I32], [NCONST + 3, V128]]), // locals: i; 9 splats + g, m, v
-    ...Array.from({ length: NCONST }, (_, k) => [...get(5 + k), ...s(simd.f32x4Splat), ...set(S + k)]).flat(),
+    ...Array.from({ length: NCONST }, (_, k) => [...get(5 + k), ...s(simdOp.f32x4Splat), ...set(S + k)]).flat(),
     op.block, 0x40, op.loop, 0x40,
     ...get(I), ...get(BYTES), op.i32GeU, op.brIf, 1,
     // g = g·scale
-    ...load(G), ...get(sScale), ...s(simd.f32x4Mul), ...set(Gv),
+    ...load(G), ...get(sScale), ...s(simdOp.f32x4Mul), ...set(Gv),
     // m = m·β1 + g·(1−β1)
-    ...load(M), ...get(sB1), ...s(simd.f32x4Mul), ...get(Gv), ...get(sOmb1), ...s(simd.f32x4Mul), ...s(simd.f32x4Add), ...set(Mv),
+    ...load(M), ...get(sB1), ...s(simdOp.f32x4Mul), ...get(Gv), ...get(sOmb1), ...s(simdOp.f32x4Mul), ...s(simdOp.f32x4Add), ...set(Mv),
     ...at(M), ...get(Mv), ...store,
     // v = v·β2 + (g·g)·(1−β2)
-    ...load(V), ...get(sB2), ...s(simd.f32x4Mul), ...get(Gv), ...get(Gv), ...s(simd.f32x4Mul), ...get(sOmb2), ...s(simd.f32x4Mul),
-    ...s(simd.f32x4Add), ...set(Vv),
+    ...load(V), ...get(sB2), ...s(simdOp.f32x4Mul), ...get(Gv), ...get(Gv), ...s(simdOp.f32x4Mul), ...get(sOmb2), ...s(simdOp.f32x4Mul),
+    ...s(simdOp.f32x4Add), ...set(Vv),
     ...at(V), ...get(Vv), ...store,
     // p = p·decay − (m / (√v / bc2 + ε)) · step
     ...at(P),
-    ...load(P), ...get(sDecay), ...s(simd.f32x4Mul),
-    ...get(Mv), ...get(Vv), ...s(simd.f32x4Sqrt), ...get(sBc2), ...s(simd.f32x4Div), ...get(sEps), ...s(simd.f32x4Add), ...s(simd.f32x4Div),
-    ...get(sStep), ...s(simd.f32x4Mul), ...s(simd.f32x4Sub),
+    ...load(P), ...get(sDecay), ...s(simdOp.f32x4Mul),
+    ...get(Mv), ...get(Vv), ...s(simdOp.f32x4Sqrt), ...get(sBc2), ...s(simdOp.f32x4Div), ...get(sEps), ...s(simdOp.f32x4Add), ...s(simdOp.f32x4Div),
+    ...get(sStep), ...s(simdOp.f32x4Mul), ...s(simdOp.f32x4Sub),
     ...store,
     // i += 16
-    ...get(I), op.i32Const, 16, op.i32Add, ...set(I),
-    op.br, 0, op.end, op.end, op.end,
+    ...get(I), ...i32(16), op.i32Add, ...set(I),
+    op.br, 0, op.end, op.end,
   ];
-  const type = [0x60, ...vec([[I32], [I32], [I32], [I32], [I32], ...Array.from({ length: NCONST }, () => [F32])]), 0];
-  return new Uint8Array([
-    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, vec([type])),
-    ...section(2, vec([[...str("env"), ...str("memory"), 0x02, 0x00, ...leb(1)]])), // imported memory, ≥ 1 page
-    ...section(3, vec([[0]])),
-    ...section(7, vec([[...str("adamw"), 0x00, 0]])),
-    ...section(10, vec([[...leb(body.length), ...body]])),
-  ]);
+  const params = [I32, I32, I32, I32, I32, ...Array.from({ length: NCONST }, () => F32)];
+  return wasmModule({ params, locals: [[1, I32], [NCONST + 3, V128]], body, name: "adamw" });
 }
 
 type Kernel = (p: number, g: number, m: number, v: number, bytes: number, ...c: number[]) => void;
@@ -113,8 +79,7 @@ let compiled: WebAssembly.Module | null | undefined;
 /** The compiled module, or null where WebAssembly SIMD is unavailable. */
 function module(): WebAssembly.Module | null {
   if (compiled === undefined) {
-    const bytes = assemble();
-    compiled = typeof WebAssembly === "object" && WebAssembly.validate(bytes) ? new WebAssembly.Module(bytes) : null;
+    compiled = compileIfSupported(assemble());
   }
   return compiled;
 }
