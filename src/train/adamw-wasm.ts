@@ -88,10 +88,13 @@ const PAGE = 65536;
 /** WebAssembly memory32's ceiling (65536 pages). */
 const MAX_BYTES = 4 * 1024 ** 3;
 const pad4 = (n: number) => Math.ceil(n / 4) * 4;
+/** Values per pass through the scratch regions (1 MiB each: cache-sized; a multiple of 4 keeps the moments aligned). */
+const CHUNK = 1 << 18;
 
 /**
  * Both moments of every parameter in one WebAssembly memory (torch's zeros at creation), plus a gradient and a
- * parameter scratch region as large as the largest parameter. Regions are padded to 4 values (one f32x4).
+ * parameter scratch region of {@link CHUNK} values each: a parameter streams through them in chunks that stay in
+ * cache between the copy in, the update and the copy out. Moment regions are padded to 4 values (one f32x4).
  */
 export class FusedAdamWMemory {
   private readonly f32: Float32Array;
@@ -120,9 +123,9 @@ export class FusedAdamWMemory {
       offsets.push(at);
       at += 2 * pad4(n);
     }
-    const largest = pad4(Math.max(0, ...sizes));
-    const layout = { offsets, gAt: at, pAt: at + largest };
-    const bytes = (at + 2 * largest) * 4;
+    const scratch = Math.min(CHUNK, pad4(Math.max(0, ...sizes)));
+    const layout = { offsets, gAt: at, pAt: at + scratch };
+    const bytes = (at + 2 * scratch) * 4;
     if (bytes > MAX_BYTES - PAGE) return null;
     let memory: WebAssembly.Memory;
     try {
@@ -147,12 +150,18 @@ export class FusedAdamWMemory {
     const n = this.sizes[index]!;
     if (grad.length !== n || param.length !== n) throw new Error(`FusedAdamWMemory.update: parameter ${index} has ${n} values, got grad ${grad.length}, param ${param.length}`);
     const f32 = this.f32;
-    f32.set(grad, this.gAt);
-    f32.set(param, this.pAt);
+    const out = new Float32Array(n);
     const m = this.offsets[index]!;
-    this.kernel(this.pAt * 4, this.gAt * 4, m * 4, (m + pad4(n)) * 4, pad4(n) * 4,
-      c.gradScale, c.decay, c.beta1, c.oneMinusBeta1, c.beta2, c.oneMinusBeta2, c.bc2Sqrt, c.eps, c.stepSize);
-    return f32.slice(this.pAt, this.pAt + n);
+    const v = m + pad4(n);
+    for (let at = 0; at < n; at += CHUNK) {
+      const len = Math.min(CHUNK, n - at);
+      f32.set(grad.subarray(at, at + len), this.gAt);
+      f32.set(param.subarray(at, at + len), this.pAt);
+      this.kernel(this.pAt * 4, this.gAt * 4, (m + at) * 4, (v + at) * 4, pad4(len) * 4,
+        c.gradScale, c.decay, c.beta1, c.oneMinusBeta1, c.beta2, c.oneMinusBeta2, c.bc2Sqrt, c.eps, c.stepSize);
+      out.set(f32.subarray(this.pAt, this.pAt + len), at);
+    }
+    return out;
   }
 
   /** Copies of parameter `index`'s moments. */

@@ -20,6 +20,7 @@ const SHAPES: [string, number[]][] = [
   ["mat.weight", [33, 17]], // 561 values
   ["block.layer_norm1.weight", [64]], // a norm weight: not decayed
   ["wide.weight", [5, 4099]],
+  ["big.weight", [513, 1031]], // 528,903 values: three chunks of the 2¹⁸-value scratch, the last one ragged
 ];
 
 function params(seed: number): Map<string, tf.Variable> {
