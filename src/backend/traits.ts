@@ -64,8 +64,9 @@ export interface BackendTraits {
   /** A kernel for Σx² of a float32 tensor in one read-only pass (tensorflow-kernels.ts); null: sum(square(x)). */
   sumOfSquaresKernel: string | null;
   /**
-   * A kernel that dequantizes NF4 words in native code, registered by `afterImport` (tensorflow-kernels.ts:
-   * multi-threaded TF ops instead of the single-threaded host loop); null: the host or op-by-op path (quant-linear.ts).
+   * A kernel that dequantizes NF4 words in native code, registered by `afterImport` (tensorflow-kernels.ts: TF ops).
+   * QuantLinear uses it where tensors live on a device, or when asked (`dequantizePath = "kernel"`); on host memory
+   * its own SIMD decoder is faster (no float32 allocation per layer). null: the host or op-by-op path.
    */
   nf4DequantKernel: string | null;
   /**

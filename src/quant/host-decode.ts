@@ -11,7 +11,8 @@
 import { tf } from "../tf.js";
 import { DYNAMIC_CODE, NF4_CODE } from "./codebooks.js";
 import type { DeviceQuantized } from "./device.js";
-import { decodeNf4Wasm } from "./wasm-decode.js";
+import { decodeNf4Wasm, decodeNf4WasmView } from "./wasm-decode.js";
+import { activeTraits } from "../backend/traits.js";
 
 const INV_127 = Math.fround(7.874015718698502e-3);
 
@@ -81,9 +82,17 @@ export function decodeHost(d: DeviceQuantized, options: { simd?: boolean } = {})
   return out;
 }
 
-/** The dequantized weight as a tensor: "outIn" = torch layout [out, in], "inOut" = ours [in, out]. */
-export function dequantizeViaHost(d: DeviceQuantized, layout: "outIn" | "inOut"): tf.Tensor2D {
+/**
+ * The dequantized weight as a tensor: "outIn" = torch layout [out, in], "inOut" = ours [in, out]. `transient`: the
+ * caller frees the tensor before the next dequantization (QuantLinear's product does): NF4 in torch layout is then
+ * read straight from the SIMD decoder's memory where the backend keeps host arrays (no float32 allocation per layer).
+ */
+export function dequantizeViaHost(d: DeviceQuantized, layout: "outIn" | "inOut", transient = false): tf.Tensor2D {
   const [outF, inF] = d.shape;
+  if (transient && layout === "outIn" && d.quantType === "nf4" && d.numel === d.blocks * d.blockSize && activeTraits().tensorKeepsHostArray) {
+    const view = decodeNf4WasmView(bytesOf(d.words), hostAbsmax(d), d.blocks, d.blockSize);
+    if (view) return tf.tensor2d(view, [outF, inF]);
+  }
   const torch = decodeHost(d);
   return layout === "outIn" ? tf.tensor2d(torch, [outF, inF]) : tf.tensor2d(transposeHost(torch, outF, inF), [inF, outF]);
 }

@@ -70,10 +70,13 @@ export function quantizeHost(weight: Float32Array, shape: [number, number], opti
 
 export class QuantLinear implements LinearLayer {
   /**
-   * Where weights are dequantized: "host" (read codes back, decode in JS, upload; fast where tensors live in host
+   * Where weights are dequantized: "host" (read codes back, decode on the host — NF4 by a WebAssembly SIMD loop whose
+   * memory the product borrows, no float32 allocation per layer — else a JS loop; fast where tensors live in host
    * memory), "device" (TF.js ops only: bitwiseAnd, lookup-table gathers), "kernel" (NF4 only: the backend's native
-   * kernel, traits `nf4DequantKernel`), or "auto" (that kernel for NF4 where the backend has one; else host where the
-   * backend's tensors live in host memory, device elsewhere: traits `memory`). All give the same bits.
+   * kernel, traits `nf4DequantKernel`), or "auto" (host where the backend's tensors live in host memory: traits
+   * `memory`; elsewhere the backend's kernel where it has one, else device). All give the same bits. Measured on the
+   * native CPU backend, one forward's NF4 weights of the bench `small` model (80M values): host 0.13 s CPU, kernel
+   * 0.42 s, the JS loop alone 0.63 s.
    */
   static dequantizePath: "auto" | "host" | "device" | "kernel" = "auto";
   private readonly product: (x: tf.Tensor) => tf.Tensor;
@@ -92,9 +95,9 @@ export class QuantLinear implements LinearLayer {
     // MatMul takes transposes as flags, W stays in torch layout (no host transpose of every weight per forward).
     this.product = tf.customGrad(((x: tf.Tensor) => ({
       value: activeTraits().explicitTransposeMatMul
-        ? tf.matMul(x, this.weightIn("inOut")) // [N, in]·[in, out]
-        : tf.matMul(x, this.weightIn("outIn"), false, true), // [N, in]·[out, in]ᵀ
-      gradFunc: (dy: tf.Tensor) => tf.tidy(() => tf.matMul(dy, this.weightIn("outIn"))), // [N, out]·[out, in]
+        ? tf.matMul(x, this.weightIn("inOut", true)) // [N, in]·[in, out]
+        : tf.matMul(x, this.weightIn("outIn", true), false, true), // [N, in]·[out, in]ᵀ
+      gradFunc: (dy: tf.Tensor) => tf.tidy(() => tf.matMul(dy, this.weightIn("outIn", true))), // [N, out]·[out, in]
     })) as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (x: tf.Tensor) => tf.Tensor;
   }
 
@@ -133,16 +136,20 @@ export class QuantLinear implements LinearLayer {
     return tf.tidy(() => this.weightIn("outIn"));
   }
 
-  /** The dequantized weight in torch layout [out, in] or ours [in, out], by the configured path. */
-  private weightIn(layout: "outIn" | "inOut"): tf.Tensor2D {
+  /**
+   * The dequantized weight in torch layout [out, in] or ours [in, out], by the configured path. `transient`: freed
+   * before the next dequantization (the product's forward and gradient), so the host path may lend its decoder's memory.
+   */
+  private weightIn(layout: "outIn" | "inOut", transient = false): tf.Tensor2D {
     const path = QuantLinear.dequantizePath;
     const traits = activeTraits();
     const kernel = this.weight.quantType === "nf4" ? traits.nf4DequantKernel : null;
     if (path === "kernel" && !kernel) throw new Error(`QuantLinear.dequantizePath "kernel": backend ${traits.name} has no ${this.weight.quantType} dequantization kernel; use "auto"`);
-    if (path === "host" || (path === "auto" && !kernel && traits.memory === "host")) return dequantizeViaHost(this.weight, layout);
-    const w = (path === "kernel" || path === "auto") && kernel ? dequantizeNf4WithKernel(this.weight, kernel) : dequantizeOnDevice(this.weight);
+    if (path === "host" || (path === "auto" && traits.memory === "host")) return dequantizeViaHost(this.weight, layout, transient);
+    const w = path !== "device" && kernel ? dequantizeNf4WithKernel(this.weight, kernel) : dequantizeOnDevice(this.weight);
     return layout === "outIn" ? w : tf.transpose(w);
   }
+
 
   /** A new QuantLinear holding `weight` (float32 [out, in], torch layout) quantized with this layer's options. */
   withWeight(weight: Float32Array): QuantLinear {

@@ -100,6 +100,16 @@ const align16 = (n: number) => Math.ceil(n / 16) * 16;
  * the largest matrix decoded and is kept (one per process).
  */
 export function decodeNf4Wasm(packed: Uint8Array, absmax: Float32Array, blocks: number, blockSize: number): Float32Array | null {
+  return decodeNf4WasmView(packed, absmax, blocks, blockSize)?.slice() ?? null;
+}
+
+/**
+ * {@link decodeNf4Wasm} without the copy out: a view of the module's memory, overwritten by the next decode (and
+ * detached when a larger one grows the memory). For a weight used once and freed before the next decode (the
+ * product inside `QuantLinear`): a tensor made from it on a backend that keeps host arrays (traits
+ * `tensorKeepsHostArray`) reads this memory directly, with no float32 allocation per layer.
+ */
+export function decodeNf4WasmView(packed: Uint8Array, absmax: Float32Array, blocks: number, blockSize: number): Float32Array | null {
   const w = blockSize % 32 === 0 ? instance() : null;
   if (!w) return null;
   const srcBytes = (blocks * blockSize) / 2;
@@ -113,5 +123,5 @@ export function decodeNf4Wasm(packed: Uint8Array, absmax: Float32Array, blocks: 
   heap.set(packed.subarray(0, srcBytes), src);
   new Float32Array(w.memory.buffer, abs, blocks).set(absmax.subarray(0, blocks));
   w.kernel(src, abs, dst, blocks, blockSize / 32);
-  return new Float32Array(w.memory.buffer.slice(dst, end));
+  return new Float32Array(w.memory.buffer, dst, blocks * blockSize);
 }

@@ -12,8 +12,12 @@ import { decodeHost } from "../../src/quant/host-decode.js";
 import { disposeQuantized, uploadQuantized } from "../../src/quant/device.js";
 import { quantizeHost } from "../../src/quant/quant-linear.js";
 import { dequantizeAbsmax } from "../../src/quant/blockwise.js";
+import { QuantLinear } from "../../src/quant/quant-linear.js";
+import { Linear } from "../../src/model/linear.js";
 import { firstBitDifference, loadBnbFixture, type BnbFixture } from "./bnb-fixture.js";
+import { presentBackends, useBackend } from "../helpers/backends.js";
 
+const backends = await presentBackends();
 await initBackend({ backend: "cpu" });
 let fx: BnbFixture;
 before(async () => {
@@ -52,3 +56,34 @@ describe("NF4 decode with WebAssembly SIMD", () => {
     assert.equal(tf.memory().numTensors, 0);
   });
 });
+
+for (const backend of backends) {
+  describe(`QuantLinear products borrowing the decoder's memory (${backend})`, () => {
+    test("two NF4 layers in a chain, forward and input gradient = float products of their own weights; dequantize() copies stay intact", async () => {
+      await useBackend(backend);
+      // whole blocks (the borrowed path), the second layer larger so the decoder's memory grows between them
+      const layer = (i: number, o: number, seed: number) =>
+        QuantLinear.fromLinear(new Linear(tf.variable(tf.randomNormal([i, o], 0, 0.3, "float32", seed), false), null), { bits: 4, doubleQuant: true });
+      const [a, b] = [layer(64, 96, 1), layer(96, 256, 2)];
+      const [wa, wb] = [a.dequantize(), b.dequantize()]; // float32[out, in], owned here
+      const [wa0, wb0] = [(wa.dataSync() as Float32Array).slice(), (wb.dataSync() as Float32Array).slice()];
+      const x = tf.randomNormal([5, 64], 0, 1, "float32", 3);
+      const f = (xx: tf.Tensor) => tf.sum(tf.square(b.forward(a.forward(xx))));
+      const ref = (xx: tf.Tensor) => tf.sum(tf.square(tf.matMul(tf.matMul(xx, wa, false, true), wb, false, true)));
+      const [y, yRef] = [f(x), ref(x)];
+      const [g, gRef] = [tf.grad(f)(x), tf.grad(ref)(x)];
+      assert.ok(Math.abs(y.dataSync()[0]! - yRef.dataSync()[0]!) <= 1e-4 * Math.abs(yRef.dataSync()[0]!), `${y.dataSync()[0]} vs ${yRef.dataSync()[0]}`);
+      const gd = g.dataSync() as Float32Array;
+      const worst = (gRef.dataSync() as Float32Array).reduce((m, v, i) => Math.max(m, Math.abs(v - gd[i]!)), 0);
+      assert.ok(worst <= 1e-3, `input gradient off by ${worst}`);
+      assert.equal(firstBitDifference(wa.dataSync() as Float32Array, wa0), -1, "a's dequantize() copy unchanged by later decodes");
+      assert.equal(firstBitDifference(wb.dataSync() as Float32Array, wb0), -1, "b's dequantize() copy unchanged by later decodes");
+      const before = tf.memory().numTensors;
+      tf.dispose(tf.grad(f)(x));
+      assert.equal(tf.memory().numTensors, before);
+      tf.dispose([wa, wb, x, y, yRef, g, gRef]);
+      a.dispose();
+      b.dispose();
+    });
+  });
+}
