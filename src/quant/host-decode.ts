@@ -1,7 +1,8 @@
 /**
  * Dequantization through host memory, for backends whose tensors live in host memory anyway (cpu, wasm, and the
- * native tensorflow CPU backend): read the codes back (a copy of n/2 bytes for NF4), decode them in a JS loop into
- * the layout the product needs, upload the float32 matrix. On WASM this is ~20× faster than the op-by-op device path
+ * native tensorflow CPU backend): read the codes back (a copy of n/2 bytes for NF4), decode them (NF4: a WebAssembly
+ * SIMD loop, wasm-decode.ts, where it runs; else, and for int8, a JS loop) into the layout the product needs, upload
+ * the float32 matrix. On WASM this is ~20× faster than the op-by-op device path
  * (GatherV2 and Concat dominate there); the values are the same bits (one float32 product per value, as
  * bitsandbytes). The float matrix is transient either way: only codes and scales stay resident.
  *

@@ -7,7 +7,8 @@
  * `nn.Linear`), so its codes equal those of the same weight quantized in Python. The gradient flows to the input
  * only: the backward pass dequantizes the weight again instead of keeping it (bitsandbytes' `MatMul4Bit` does the
  * same), so only one layer's float weight exists at a time. Where tensors live in host memory (cpu, wasm, native
- * CPU) the weight is decoded by a JS loop (host-decode.ts), elsewhere by TF.js ops (device.ts): same bits.
+ * CPU) the weight is decoded on the host (host-decode.ts: NF4 by a WebAssembly SIMD loop, wasm-decode.ts), elsewhere
+ * by the backend's kernel or TF.js ops (kernel-decode.ts, device.ts): same bits.
  *
  * @example
  * const q = QuantLinear.fromLinear(linear, { bits: 4, blockSize: 64, doubleQuant: true });
