@@ -10,6 +10,7 @@ import { tf } from "../../src/tf.js";
 import { AdamW, type AdamWState } from "../../src/train/adamw.js";
 import { FusedAdamWMemory } from "../../src/train/adamw-wasm.js";
 import { presentBackends, useBackend } from "../helpers/backends.js";
+import { traitsOf } from "../../src/backend/traits.js";
 
 const backends = await presentBackends();
 
@@ -98,6 +99,15 @@ for (const backend of backends) {
       sameState(await second.getState(), await third.getState());
       tf.dispose([...g0.values(), ...g1.values(), ...pa.values(), ...pb.values()]);
       [first, second, third].forEach((o) => o.dispose());
+    });
+
+    test(`the default ("auto") is ${traitsOf(backend).memory === "host" ? "fused: tensors live in host memory" : "op by op: tensors live on a device"}`, async () => {
+      await useBackend(backend);
+      const p = params(5);
+      const opt = new AdamW(p);
+      assert.equal(opt.kernel, traitsOf(backend).memory === "host" ? "fused" : "ops");
+      opt.dispose();
+      tf.dispose([...p.values()]);
     });
 
     test("a wrong gradient shape or a missing moment is refused before anything changes", async () => {
