@@ -36,7 +36,7 @@ const processor = await PaliGemmaProcessor.fromPretrained(processorDir ?? dir);
 const t0 = Date.now();
 const s = await zeroShotScores(model, processor, { samples });
 for (const o of s.ocr) {
-  console.log(`ocr level ${o.level}${o.maxChars === undefined ? "" : ` (≤ ${o.maxChars} glyphs)`}${o.alphabet === undefined ? "" : ` of ${o.alphabet}`}: character accuracy ${(100 * o.charAccuracy).toFixed(1)}%, exact ${(100 * o.exactMatch).toFixed(1)}%`);
+  console.log(`ocr${o.layout === "grid" ? " grid" : ""} level ${o.level}${o.maxChars === undefined ? "" : ` (≤ ${o.maxChars} glyphs)`}${o.alphabet === undefined ? "" : ` of ${o.alphabet}`}: character accuracy ${(100 * o.charAccuracy).toFixed(1)}%, exact ${(100 * o.exactMatch).toFixed(1)}%`);
   for (const e of o.examples.slice(0, 3)) console.log(`  ${JSON.stringify(e.reference)} → ${JSON.stringify(e.prediction)}`);
 }
 console.log(`detection level ${s.detection.level}: mAP@50 ${s.detection.map50.toFixed(3)}, mAP@[.5:.95] ${s.detection.map.toFixed(3)}`);

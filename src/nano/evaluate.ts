@@ -15,7 +15,7 @@
 import { tf } from "../tf.js";
 import type { PaliGemmaForConditionalGeneration } from "../model/paligemma.js";
 import type { PaliGemmaProcessor } from "../data/processor.js";
-import { pretrainSample, type PretrainSample, type PretrainTask } from "../data/synth/pretrain.js";
+import { pretrainSample, type PretrainSample, type PretrainTask, type TextLayoutKind } from "../data/synth/pretrain.js";
 import { SHAPE_CLASSES } from "../data/synth/shapes.js";
 import { normalizedEditDistance } from "../eval/text.js";
 import { evaluate } from "../eval/registry.js";
@@ -26,9 +26,12 @@ export interface OcrSet {
   level: number;
   maxChars?: number;
   alphabet?: string;
+  /** "free" (default) or "grid" (one glyph per patch cell: the fourth sitting's layout). */
+  layout?: TextLayoutKind;
 }
 export const DEFAULT_OCR_SETS: readonly OcrSet[] = [
   { level: 0, maxChars: 2, alphabet: "0123456789" }, { level: 0, maxChars: 2 }, { level: 0 }, { level: 0.5 }, { level: 1 },
+  { level: 0, layout: "grid" }, { level: 0.5, layout: "grid" }, { level: 1, layout: "grid" },
 ];
 
 export interface ZeroShotOptions {
@@ -41,7 +44,7 @@ export interface ZeroShotOptions {
 }
 
 export interface ZeroShotScores {
-  ocr: { level: number; maxChars?: number; alphabet?: string; charAccuracy: number; exactMatch: number; examples: { reference: string; prediction: string }[] }[];
+  ocr: { level: number; maxChars?: number; alphabet?: string; layout?: TextLayoutKind; charAccuracy: number; exactMatch: number; examples: { reference: string; prediction: string }[] }[];
   detection: { level: number; map50: number; map: number; examples: { reference: string; prediction: string }[] };
 }
 
@@ -61,8 +64,8 @@ export async function answer(model: PaliGemmaForConditionalGeneration, processor
   }
 }
 
-const held = (seed: number, k: number, level: number, task: PretrainTask, maxChars?: number, alphabet?: string): Promise<PretrainSample> =>
-  pretrainSample({ seed, index: k, level, maxChars, alphabet, mixture: { ocr: 0, caption: 0, detect: 0, refer: 0, vqa: 0, [task]: 1 } });
+const held = (seed: number, k: number, level: number, task: PretrainTask, maxChars?: number, alphabet?: string, layout?: TextLayoutKind): Promise<PretrainSample> =>
+  pretrainSample({ seed, index: k, level, maxChars, alphabet, layout, mixture: { ocr: 0, caption: 0, detect: 0, refer: 0, vqa: 0, [task]: 1 } });
 
 /** Character accuracy of one answer: 1 − normalised edit distance. */
 const charAccuracy = (e: { reference: string; prediction: string }): number => 1 - normalizedEditDistance(e.prediction, e.reference);
@@ -72,10 +75,10 @@ const charAccuracy = (e: { reference: string; prediction: string }): number => 1
  * `maxChars`); returns how many distinct answers came out and their mean character accuracy.
  */
 export async function readingProbe(model: PaliGemmaForConditionalGeneration, processor: PaliGemmaProcessor,
-  o: { level: number; maxChars?: number; alphabet?: string; samples?: number }): Promise<{ distinct: number; charAccuracy: number; examples: { reference: string; prediction: string }[] }> {
+  o: { level: number; maxChars?: number; alphabet?: string; layout?: TextLayoutKind; samples?: number }): Promise<{ distinct: number; charAccuracy: number; examples: { reference: string; prediction: string }[] }> {
   const examples: { reference: string; prediction: string }[] = [];
   for (let k = 0; k < (o.samples ?? 8); k++) {
-    const s = await held(3_000_000, k, o.level, "ocr", o.maxChars, o.alphabet);
+    const s = await held(3_000_000, k, o.level, "ocr", o.maxChars, o.alphabet, o.layout);
     examples.push({ reference: s.suffix, prediction: await answer(model, processor, s, processor.tokenizer.encode(s.suffix, { addSpecialTokens: false }).length + 4) });
   }
   return { distinct: new Set(examples.map((e) => e.prediction)).size, charAccuracy: examples.reduce((a, e) => a + charAccuracy(e), 0) / examples.length, examples };
@@ -91,16 +94,18 @@ export async function zeroShotScores(model: PaliGemmaForConditionalGeneration, p
   // the reference's own token count plus room to overshoot (a fixed guess would cut long answers)
   const budget = (s: PretrainSample) => processor.tokenizer.encode(s.suffix, { addSpecialTokens: false }).length + 16;
   const ocr: ZeroShotScores["ocr"] = [];
-  for (const [li, { level, maxChars, alphabet }] of sets.entries()) {
+  for (const [li, { level, maxChars, alphabet, layout }] of sets.entries()) {
     const examples: { reference: string; prediction: string }[] = [];
     for (let k = 0; k < n; k++) {
-      // the uncapped sets keep the seeds they had before the capped set existed (comparable scores across cards)
-      const s = await held(maxChars === undefined ? seed + li - sets.slice(0, li).filter((x) => x.maxChars !== undefined).length : seed + 200 + li, k, level, "ocr", maxChars, alphabet);
+      // the uncapped free sets keep the seeds they had before the other sets existed (comparable scores across cards)
+      const setSeed = layout === "grid" ? seed + 300 + li
+        : maxChars === undefined ? seed + li - sets.slice(0, li).filter((x) => x.maxChars !== undefined).length : seed + 200 + li;
+      const s = await held(setSeed, k, level, "ocr", maxChars, alphabet, layout);
       examples.push({ reference: s.suffix, prediction: await answer(model, processor, s, budget(s)) });
       progress.update(++done);
     }
     const acc = examples.map(charAccuracy);
-    ocr.push({ level, ...(maxChars === undefined ? {} : { maxChars }), ...(alphabet === undefined ? {} : { alphabet }), charAccuracy: acc.reduce((a, b) => a + b, 0) / n,
+    ocr.push({ level, ...(maxChars === undefined ? {} : { maxChars }), ...(alphabet === undefined ? {} : { alphabet }), ...(layout === undefined ? {} : { layout }), charAccuracy: acc.reduce((a, b) => a + b, 0) / n,
       exactMatch: examples.filter((e) => e.prediction.trim() === e.reference.trim()).length / n, examples });
   }
   const det: { reference: string; prediction: string }[] = [];
