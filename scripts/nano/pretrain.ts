@@ -14,7 +14,7 @@ import { PaliGemmaForConditionalGeneration } from "../../src/model/paligemma.js"
 import { PaliGemmaProcessor } from "../../src/data/processor.js";
 import { backendInfo } from "../../src/backend/select.js";
 import { NANO_NAME, writeNanoFiles } from "../../src/nano/checkpoint.js";
-import { DEFAULT_PRETRAIN, NanoPretrainer, type PretrainConfig } from "../../src/nano/pretrain.js";
+import { DEFAULT_PRETRAIN, NanoPretrainer, PRETRAIN_PHASES, type PretrainConfig } from "../../src/nano/pretrain.js";
 import { readingProbe } from "../../src/nano/evaluate.js";
 import { PRETRAIN_TASKS, TEXT_LAYOUTS, type PretrainTask } from "../../src/data/synth/pretrain.js";
 
@@ -40,8 +40,10 @@ usage: node dist/scripts/nano/pretrain.js [options]
   --gap-every N        held-out image gap every N steps (25)      --save-every N   save state every N steps (50)
   --layout free|grid   text layout (free: any size; grid: one glyph per 16 px patch cell, line = patch row)
   --head linear|tied   patch head of a new run (tied: character classes scored through the token embedding)
-  --phase joint|vision joint: decoder CE + patch loss (default); vision: patch loss only, vision tower + projector
-                       (+ embedding with the tied head), no decoder forward: the warm-up
+  --phase joint|vision|decoder
+                       joint: decoder CE + patch loss, every parameter (default); vision: patch loss only, vision
+                       tower + projector (+ embedding with the tied head), no decoder forward: the warm-up;
+                       decoder: the joint losses with the vision tower and projector frozen
   --probe-every N      reading probe (8 held-out renders, greedy) every N steps (100; 0: never)
   -h, --help           this text
 
@@ -83,7 +85,7 @@ function choice<T extends string>(name: string, allowed: readonly T[]): T | unde
 }
 const layout = choice("layout", TEXT_LAYOUTS);
 const head = choice("head", ["linear", "tied"] as const);
-const phase = choice("phase", ["joint", "vision"] as const);
+const phase = choice("phase", PRETRAIN_PHASES);
 const runDir = str("run") ?? "runs/nano-pretrain";
 const from = str("from") ?? join("models", NANO_NAME);
 const exportDir = str("export");

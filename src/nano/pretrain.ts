@@ -36,6 +36,9 @@ import { ORDER_CLASSES, PATCH_CLASSES, pretrainSample, type PretrainSample, type
 import { headLoss, linearHead, tiedHead, type PatchHead } from "./patch-heads.js";
 import { ProgressEmitter, type ProgressCallback } from "../events/progress.js";
 
+export type PretrainPhase = "joint" | "vision" | "decoder";
+export const PRETRAIN_PHASES: readonly PretrainPhase[] = ["joint", "vision", "decoder"];
+
 export interface PretrainConfig {
   seed: number;
   batchSize: number;
@@ -58,9 +61,11 @@ export interface PretrainConfig {
   head?: "linear" | "tied";
   /**
    * "joint" (absent): decoder CE + patch losses on every parameter; "vision": only the patch losses, no decoder
-   * forward, training the vision tower + projector (+ the token embedding the tied head reads): the warm-up.
+   * forward, training the vision tower + projector (+ the token embedding the tied head reads): the warm-up;
+   * "decoder": the joint losses with the vision tower and projector frozen (the decoder's gradient, ~5× the patch
+   * loss's, undid the warm-up's glyph features in 25 joint steps: held-out patch accuracy 0.94 → 0.66).
    */
-  phase?: "joint" | "vision";
+  phase?: PretrainPhase;
   maxGradNorm: number;
   mixture?: Partial<Record<PretrainTask, number>>;
 }
@@ -145,11 +150,14 @@ export class NanoPretrainer {
 
   /**
    * Every trained variable: the per-patch heads' and the model's; in the vision phase only the vision tower's,
-   * the projector's and (tied head) the token embedding.
+   * the projector's and (tied head) the token embedding; in the decoder phase all but the vision tower's and
+   * the projector's.
    */
   parameters(): Map<string, tf.Variable> {
-    const model = [...this.model.trainableParameters()].filter(([n]) => this.config.phase !== "vision" ||
-      VISION_PHASE.some((prefix) => n.startsWith(prefix)) || (this.config.head === "tied" && n === EMBEDDING));
+    const vision = (n: string) => VISION_PHASE.some((prefix) => n.startsWith(prefix));
+    const phase = this.config.phase ?? "joint";
+    const model = [...this.model.trainableParameters()].filter(([n]) => phase === "joint" ||
+      (phase === "vision" ? vision(n) || (this.config.head === "tied" && n === EMBEDDING) : !vision(n)));
     return new Map([...model, ...this.heads.flatMap((h) => h.variables())]);
   }
 

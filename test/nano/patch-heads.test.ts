@@ -2,7 +2,8 @@
  * The per-patch heads of the nano pretraining: the embedding-tied head scores a character class by the cosine
  * between the patch feature and that character's token embedding (×τ), learned rows for background and shapes;
  * the vision phase trains only the vision tower, projector, embedding and head (the decoder is untouched), and a
- * run switched from the vision phase to the joint one resumes with zero moments for the decoder.
+ * run switched from the vision phase to the decoder phase resumes with zero moments for the decoder and a frozen
+ * vision side.
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
@@ -59,7 +60,7 @@ const tinyConfig = () => parsePaliGemmaConfig({
 });
 
 describe("NanoPretrainer vision phase + tied head", () => {
-  it("trains vision tower, projector, embedding and head only; switching to the joint phase resumes with the decoder", async () => {
+  it("vision phase: vision tower, projector, embedding, head only; resumed as the decoder phase: the vision side frozen", async () => {
     const processor = await PaliGemmaProcessor.fromPretrained(DIR);
     const config = { ...DEFAULT_PRETRAIN, batchSize: 2, warmupSteps: 1, learningRate: 3e-3, curriculumSteps: 10, orderWeight: 0,
       head: "tied" as const, layout: "grid" as const, phase: "vision" as const };
@@ -80,15 +81,24 @@ describe("NanoPretrainer vision phase + tied head", () => {
     assert.ok(acc >= 0 && acc <= 1);
     await withTmpDir(async (run) => {
       await a.save(run);
-      const joint = { ...config, phase: "joint" as const };
-      const b = new NanoPretrainer(await PaliGemmaForConditionalGeneration.fromPretrained(join(run, "state")), processor, joint);
+      const phase2 = { ...config, phase: "decoder" as const };
+      const b = new NanoPretrainer(await PaliGemmaForConditionalGeneration.fromPretrained(join(run, "state")), processor, phase2);
       await b.restore(run);
       assert.equal(b.step, 1);
-      assert.ok([...b.parameters().keys()].some((n) => n.startsWith("language_model.model.layers.")));
+      const names2 = [...b.parameters().keys()];
+      assert.ok(names2.some((n) => n.startsWith("language_model.model.layers.")) && names2.includes("tied_head.rows"));
+      assert.ok(!names2.some((n) => n.startsWith("vision_tower.") || n.startsWith("multi_modal_projector.")));
+      const bp = b.model.trainableParameters();
+      const [dec, vis] = [await bp.get("language_model.model.layers.0.mlp.up_proj.weight")!.data(), await bp.get("vision_tower.vision_model.encoder.layers.0.mlp.fc1.weight")!.data()];
       const before = tf.memory().numTensors;
       const s = await b.trainStep();
-      assert.equal(tf.memory().numTensors, before, "a joint step leaves no tensors behind");
+      assert.equal(tf.memory().numTensors, before, "a step leaves no tensors behind");
       assert.ok(s.textLoss > 0 && s.patchLoss > 0);
+      assert.notDeepEqual(await bp.get("language_model.model.layers.0.mlp.up_proj.weight")!.data(), dec);
+      assert.deepEqual(await bp.get("vision_tower.vision_model.encoder.layers.0.mlp.fc1.weight")!.data(), vis);
+      const joint = new NanoPretrainer(b.model, processor, { ...config, phase: "joint" });
+      assert.equal(joint.parameters().size, b.model.trainableParameters().size + 1, "joint: every model parameter + the head's rows");
+      joint.dispose();
       b.dispose();
       b.model.dispose();
     });
