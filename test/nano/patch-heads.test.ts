@@ -9,19 +9,16 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { tf } from "../../src/tf.js";
-import { repoRoot } from "../helpers/paths.js";
+import { NANO_DIR as DIR, tinyNanoConfig } from "../helpers/nano.js";
 import { withTmpDir } from "../helpers/tmp.js";
-import { parsePaliGemmaConfig } from "../../src/config/paligemma.js";
 import { PaliGemmaForConditionalGeneration } from "../../src/model/paligemma.js";
 import { PaliGemmaProcessor } from "../../src/data/processor.js";
-import { NANO_CONFIG_JSON, NANO_NAME } from "../../src/nano/checkpoint.js";
 import { DEFAULT_PRETRAIN, NanoPretrainer } from "../../src/nano/pretrain.js";
 import { TIED_SCALE, headLoss, tiedHead } from "../../src/nano/patch-heads.js";
 import { initBackend } from "../../src/backend/select.js";
 
 await initBackend();
 
-const DIR = join(repoRoot(), "models", NANO_NAME);
 
 describe("tiedHead", () => {
   it("logits = τ·cos(x, E[token of c]) for characters, τ·cos(x, own row) otherwise; the argmax of E[id] is its class", () => {
@@ -51,20 +48,13 @@ describe("tiedHead", () => {
   });
 });
 
-const tinyConfig = () => parsePaliGemmaConfig({
-  ...structuredClone(NANO_CONFIG_JSON), projection_dim: 16, hidden_size: 16,
-  text_config: { ...NANO_CONFIG_JSON.text_config, hidden_size: 16, intermediate_size: 32, num_hidden_layers: 1,
-    num_attention_heads: 2, num_key_value_heads: 1, head_dim: 8, query_pre_attn_scalar: 8 },
-  vision_config: { ...NANO_CONFIG_JSON.vision_config, hidden_size: 16, intermediate_size: 32, num_hidden_layers: 1,
-    num_attention_heads: 2, projection_dim: 16 },
-});
 
 describe("NanoPretrainer vision phase + tied head", () => {
   it("vision phase: vision tower, projector, embedding, head only; resumed as the decoder phase: the vision side frozen", async () => {
     const processor = await PaliGemmaProcessor.fromPretrained(DIR);
     const config = { ...DEFAULT_PRETRAIN, batchSize: 2, warmupSteps: 1, learningRate: 3e-3, curriculumSteps: 10, orderWeight: 0,
       head: "tied" as const, layout: "grid" as const, phase: "vision" as const };
-    const a = new NanoPretrainer(await PaliGemmaForConditionalGeneration.fromConfig(tinyConfig(), { seed: 1 }), processor, config);
+    const a = new NanoPretrainer(await PaliGemmaForConditionalGeneration.fromConfig(tinyNanoConfig(), { seed: 1 }), processor, config);
     const names = [...a.parameters().keys()];
     assert.ok(names.includes("tied_head.rows") && names.includes("language_model.model.embed_tokens.weight"));
     assert.ok(names.some((n) => n.startsWith("vision_tower.")) && names.includes("multi_modal_projector.linear.weight"));

@@ -7,22 +7,12 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { tf } from "../../src/tf.js";
-import { repoRoot } from "../helpers/paths.js";
+import { NANO_DIR as DIR, tinyNanoConfig } from "../helpers/nano.js";
 import { withTmpDir } from "../helpers/tmp.js";
-import { parsePaliGemmaConfig } from "../../src/config/paligemma.js";
 import { PaliGemmaForConditionalGeneration } from "../../src/model/paligemma.js";
 import { PaliGemmaProcessor } from "../../src/data/processor.js";
-import { NANO_CONFIG_JSON, NANO_NAME } from "../../src/nano/checkpoint.js";
 import { DEFAULT_PRETRAIN, NanoPretrainer } from "../../src/nano/pretrain.js";
 
-const DIR = join(repoRoot(), "models", NANO_NAME);
-const tinyConfig = () => parsePaliGemmaConfig({
-  ...structuredClone(NANO_CONFIG_JSON), projection_dim: 16, hidden_size: 16,
-  text_config: { ...NANO_CONFIG_JSON.text_config, hidden_size: 16, intermediate_size: 32, num_hidden_layers: 1,
-    num_attention_heads: 2, num_key_value_heads: 1, head_dim: 8, query_pre_attn_scalar: 8 },
-  vision_config: { ...NANO_CONFIG_JSON.vision_config, hidden_size: 16, intermediate_size: 32, num_hidden_layers: 1,
-    num_attention_heads: 2, projection_dim: 16 },
-});
 const config = { ...DEFAULT_PRETRAIN, batchSize: 2, warmupSteps: 1, learningRate: 3e-3, curriculumSteps: 10, maxChars: 2 };
 
 async function params(t: NanoPretrainer): Promise<Map<string, Float32Array>> {
@@ -34,7 +24,7 @@ async function params(t: NanoPretrainer): Promise<Map<string, Float32Array>> {
 describe("NanoPretrainer", () => {
   it("resumes bit-exactly: 2 steps + save + restore + 1 step equals 3 steps", async () => {
     const processor = await PaliGemmaProcessor.fromPretrained(DIR);
-    const a = new NanoPretrainer(await PaliGemmaForConditionalGeneration.fromConfig(tinyConfig(), { seed: 1 }), processor, config);
+    const a = new NanoPretrainer(await PaliGemmaForConditionalGeneration.fromConfig(tinyNanoConfig(), { seed: 1 }), processor, config);
     const first = await a.trainStep();
     assert.ok(Number.isFinite(first.loss) && first.textLoss > 0 && first.patchLoss > 0 && first.orderLoss! > 0);
     assert.ok(a.parameters().has("order_head.weight") && a.parameters().has("patch_head.weight"));
