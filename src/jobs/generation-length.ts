@@ -6,8 +6,9 @@
  *   - `minNewTokens` (HF `min_new_tokens`): 95 % of the shortest training suffix (without `<eos>`), so no answer
  *     ends far before the shortest one seen in training. Beam search ranks finished answers by mean log-probability;
  *     a model that cannot read the values yet is unsure of ~30 % of an answer's characters, and an answer that
- *     stops after a confident prefix (`{"route_id"` + `<eos>`) then wins on a P(<eos>) of 0.5 % (measured on the
- *     main job, README). The 5 % margin leaves room for answers slightly shorter than any seen.
+ *     stops after a confident prefix then wins on a tiny P(<eos>): `{"route_id"` + `<eos>` at P 0.8 %, `…"sku":"`
+ *     + `<eos>` at 2.3 % (measured on the main job with scripts/jobs/answer-tail, README). The 5 % margin leaves
+ *     room for answers slightly shorter than any seen.
  *
  *     suffixLengths(processor.tokenizer, trainSuffixes); // e.g. { max: 129, min: 96, mean: 112.4, maxNewTokens: 136, minNewTokens: 90 }
  */
