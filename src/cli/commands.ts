@@ -71,11 +71,13 @@ export const PLAN_USAGE = `usage: paligemma-ts plan MODEL_DIR [--strategy lora|q
 
   example: paligemma-ts plan weights/paligemma2-3b-pt-224 --strategy qlora --batch 1 --backend tensorflow`;
 
-export const JOB_USAGE = `usage: paligemma-ts job [--task json|detection] [--out RUN_DIR] [--seed N] [--model DIR|nano] [--max-steps N] [--num-beams N]
-                        [--train-budget SECONDS] [--test-limit N] [--quiet]
+export const JOB_USAGE = `usage: paligemma-ts job [--task json|detection] [--out RUN_DIR] [--seed N] [--training-seed N] [--model DIR|nano]
+                        [--max-steps N] [--num-beams N] [--train-budget SECONDS] [--test-limit N] [--quiet]
 
   The main job (npm start): synthetic data → nano pretrained model → metrics before → LoRA fine-tune with eval on
   valid → metrics after → runs/<timestamp>/ with adapter, report.json and report.html.
+  --seed: the synthetic data's (default 2024); --training-seed: TrainingArguments.seed (LoRA init, data order;
+  default 42).
 
   example: npm start -- --task detection`;
 
@@ -241,8 +243,8 @@ export async function reportCommand(args: readonly string[], io: CliIo = process
 }
 
 export async function jobCommand(args: readonly string[], io: CliIo = processIo): Promise<number> {
-  const p = parseFlags(args, [cli("task", "string"), cli("out", "string"), cli("seed", "number"), cli("model", "string"), cli("maxSteps", "number"),
-    cli("numBeams", "number"), cli("testLimit", "number"), cli("trainBudget", "number"), QUIET, BACKEND], "job");
+  const p = parseFlags(args, [cli("task", "string"), cli("out", "string"), cli("seed", "number"), cli("trainingSeed", "number"), cli("model", "string"),
+    cli("maxSteps", "number"), cli("numBeams", "number"), cli("testLimit", "number"), cli("trainBudget", "number"), QUIET, BACKEND], "job");
   if (p.values.get("help")) return io.out(JOB_USAGE), 0;
   if (p.positional.length) throw new UsageError(`job takes no positional arguments; got ${p.positional.join(" ")}`, "job");
   const { runMainJob } = await import("../jobs/main-job.js");
@@ -254,11 +256,12 @@ export async function jobCommand(args: readonly string[], io: CliIo = processIo)
   }
   const progress = new TerminalProgress(io.err);
   const maxSteps = p.values.get("maxSteps") as number | undefined;
+  const trainingSeed = p.values.get("trainingSeed") as number | undefined;
   const r = await runMainJob({
     task: p.values.get("task") as string | undefined, out: p.values.get("out") as string | undefined, seed: p.values.get("seed") as number | undefined,
     model: p.values.get("model") as string | undefined, numBeams: p.values.get("numBeams") as number | undefined,
     testLimit: p.values.get("testLimit") as number | undefined, trainBudgetSeconds: p.values.get("trainBudget") as number | undefined, backend: p.values.get("backend") as never,
-    trainingArguments: maxSteps !== undefined ? { maxSteps } : undefined,
+    trainingArguments: { ...(maxSteps !== undefined ? { maxSteps } : {}), ...(trainingSeed !== undefined ? { seed: trainingSeed } : {}) },
     onProgress: p.values.get("quiet") ? undefined : progress.callback, logger: progress.logger, say: (l) => progress.line(l),
   });
   io.out(JSON.stringify({ task: r.task, wallSeconds: Math.round(r.wallSeconds), before: r.metrics.before, after: r.metrics.after, run: r.config.data.replace(/\/data$/, "") }));
