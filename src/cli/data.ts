@@ -22,7 +22,8 @@ import { MANIFEST_FORMATS, synthManifests, type ManifestFormat } from "../data/s
 
 export const DATA_USAGE = `usage: paligemma-ts data synth|validate|describe|convert ...
   paligemma-ts data synth manifests|detection|segmentation --out DIR [--seed N] [--train N] [--valid N] [--test N] [--variants N]
-                     [--format full|compact]   (manifests: the tutorial-like document, or the short one the main job uses)
+                     [--format full|compact|grid]  (manifests: the tutorial-like document, the short one the main
+                                               job uses, or the short one in grid text, one glyph per 16 px cell)
                      [--vae FILE]              (segmentation: the <seg> VQ-VAE; default ours, models/vqvae-synth-64)
   paligemma-ts data validate PATH [--strict] [--deep] [--image-dir DIR]
   paligemma-ts data describe PATH [--image-dir DIR]

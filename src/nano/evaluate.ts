@@ -4,6 +4,8 @@
  * - reading: `ocr` on random-string renders: level 0 capped at 2 glyphs (the reading onset: single-glyph
  *   classification), levels 0 (one large line), 0.5 and 1 (blocks of small text); character accuracy = 1 − normalised
  *   edit distance, averaged over samples; exact match too;
+ * - grid text (`layout: "grid"`, one glyph per patch cell) at levels 0, 0.5, 1, and held-out "grid" pallet
+ *   manifests read with `ocr` (the transfer task's documents in the layout the model reads);
  * - detection: `detect a ; b` on held-out shape scenes (level 0.5); COCO mAP@50 and mAP@[.5:.95].
  *
  * Greedy decoding, one row at a time. Held-out seeds are far from the training seeds (training uses `seed` and the
@@ -15,8 +17,11 @@
 import { tf } from "../tf.js";
 import type { PaliGemmaForConditionalGeneration } from "../model/paligemma.js";
 import type { PaliGemmaProcessor } from "../data/processor.js";
-import { pretrainSample, type PretrainSample, type PretrainTask } from "../data/synth/pretrain.js";
+import { pretrainSample, type PretrainSample, type PretrainTask, type TextLayoutKind } from "../data/synth/pretrain.js";
 import { SHAPE_CLASSES } from "../data/synth/shapes.js";
+import { Random, itemSeed } from "../data/synth/common.js";
+import { makeCompactManifest } from "../data/synth/manifests.js";
+import { gridManifestLines, renderGridManifest } from "../data/synth/manifests-grid.js";
 import { normalizedEditDistance } from "../eval/text.js";
 import { evaluate } from "../eval/registry.js";
 import { ProgressEmitter, type ProgressCallback } from "../events/progress.js";
@@ -26,9 +31,12 @@ export interface OcrSet {
   level: number;
   maxChars?: number;
   alphabet?: string;
+  /** "free" (default) or "grid" (one glyph per patch cell: the fourth sitting's layout). */
+  layout?: TextLayoutKind;
 }
 export const DEFAULT_OCR_SETS: readonly OcrSet[] = [
   { level: 0, maxChars: 2, alphabet: "0123456789" }, { level: 0, maxChars: 2 }, { level: 0 }, { level: 0.5 }, { level: 1 },
+  { level: 0, layout: "grid" }, { level: 0.5, layout: "grid" }, { level: 1, layout: "grid" },
 ];
 
 export interface ZeroShotOptions {
@@ -36,13 +44,27 @@ export interface ZeroShotOptions {
   samples?: number;
   ocrSets?: readonly OcrSet[];
   detectLevel?: number;
+  /** Score detection (default true). */
+  detection?: boolean;
+  /** Held-out "grid" pallet manifests read with `ocr` (the transfer task's layout; default: `samples`; 0: none). */
+  manifests?: number;
   seed?: number;
   onProgress?: ProgressCallback;
 }
 
 export interface ZeroShotScores {
-  ocr: { level: number; maxChars?: number; alphabet?: string; charAccuracy: number; exactMatch: number; examples: { reference: string; prediction: string }[] }[];
-  detection: { level: number; map50: number; map: number; examples: { reference: string; prediction: string }[] };
+  ocr: { level: number; maxChars?: number; alphabet?: string; layout?: TextLayoutKind; charAccuracy: number; exactMatch: number; examples: { reference: string; prediction: string }[] }[];
+  detection?: { level: number; map50: number; map: number; examples: { reference: string; prediction: string }[] };
+  /** `ocr` on held-out grid manifests: the reference is the rows of text (title, route, date, city, items). */
+  manifests?: { charAccuracy: number; exactMatch: number; examples: { reference: string; prediction: string }[] };
+}
+
+/** Held-out grid manifest k as an `ocr` sample (documents of seed `seed`, as `synthManifests` draws them). */
+async function gridManifestSample(seed: number, k: number): Promise<PretrainSample> {
+  const docRng = new Random(itemSeed(seed, "manifest", "test", k));
+  const doc = makeCompactManifest(docRng);
+  const rgb = await renderGridManifest(doc, docRng, new Random(itemSeed(seed, "photo", "test", k, 0)));
+  return { task: "ocr", prefix: "ocr", suffix: gridManifestLines(doc).join("\n"), rgb, patchLabels: new Uint8Array(0), orderLabels: new Uint8Array(0) };
 }
 
 /** Greedy answer of the model to one sample's prompt (special tokens dropped). */
@@ -61,8 +83,8 @@ export async function answer(model: PaliGemmaForConditionalGeneration, processor
   }
 }
 
-const held = (seed: number, k: number, level: number, task: PretrainTask, maxChars?: number, alphabet?: string): Promise<PretrainSample> =>
-  pretrainSample({ seed, index: k, level, maxChars, alphabet, mixture: { ocr: 0, caption: 0, detect: 0, refer: 0, vqa: 0, [task]: 1 } });
+const held = (seed: number, k: number, level: number, task: PretrainTask, maxChars?: number, alphabet?: string, layout?: TextLayoutKind): Promise<PretrainSample> =>
+  pretrainSample({ seed, index: k, level, maxChars, alphabet, layout, mixture: { ocr: 0, caption: 0, detect: 0, refer: 0, vqa: 0, [task]: 1 } });
 
 /** Character accuracy of one answer: 1 − normalised edit distance. */
 const charAccuracy = (e: { reference: string; prediction: string }): number => 1 - normalizedEditDistance(e.prediction, e.reference);
@@ -72,10 +94,10 @@ const charAccuracy = (e: { reference: string; prediction: string }): number => 1
  * `maxChars`); returns how many distinct answers came out and their mean character accuracy.
  */
 export async function readingProbe(model: PaliGemmaForConditionalGeneration, processor: PaliGemmaProcessor,
-  o: { level: number; maxChars?: number; alphabet?: string; samples?: number }): Promise<{ distinct: number; charAccuracy: number; examples: { reference: string; prediction: string }[] }> {
+  o: { level: number; maxChars?: number; alphabet?: string; layout?: TextLayoutKind; samples?: number }): Promise<{ distinct: number; charAccuracy: number; examples: { reference: string; prediction: string }[] }> {
   const examples: { reference: string; prediction: string }[] = [];
   for (let k = 0; k < (o.samples ?? 8); k++) {
-    const s = await held(3_000_000, k, o.level, "ocr", o.maxChars, o.alphabet);
+    const s = await held(3_000_000, k, o.level, "ocr", o.maxChars, o.alphabet, o.layout);
     examples.push({ reference: s.suffix, prediction: await answer(model, processor, s, processor.tokenizer.encode(s.suffix, { addSpecialTokens: false }).length + 4) });
   }
   return { distinct: new Set(examples.map((e) => e.prediction)).size, charAccuracy: examples.reduce((a, e) => a + charAccuracy(e), 0) / examples.length, examples };
@@ -86,31 +108,48 @@ export async function zeroShotScores(model: PaliGemmaForConditionalGeneration, p
   const sets = o.ocrSets ?? DEFAULT_OCR_SETS;
   const detectLevel = o.detectLevel ?? 0.5;
   const seed = o.seed ?? 2_000_000;
-  const progress = new ProgressEmitter(o.onProgress, { task: "evaluate", total: n * (sets.length + 1), unit: "sample", label: "nano zero-shot" });
+  const withDetection = o.detection ?? true;
+  const nManifests = o.manifests ?? n;
+  const progress = new ProgressEmitter(o.onProgress, { task: "evaluate", total: n * (sets.length + (withDetection ? 1 : 0)) + nManifests, unit: "sample", label: "nano zero-shot" });
   let done = 0;
   // the reference's own token count plus room to overshoot (a fixed guess would cut long answers)
   const budget = (s: PretrainSample) => processor.tokenizer.encode(s.suffix, { addSpecialTokens: false }).length + 16;
   const ocr: ZeroShotScores["ocr"] = [];
-  for (const [li, { level, maxChars, alphabet }] of sets.entries()) {
+  for (const [li, { level, maxChars, alphabet, layout }] of sets.entries()) {
     const examples: { reference: string; prediction: string }[] = [];
     for (let k = 0; k < n; k++) {
-      // the uncapped sets keep the seeds they had before the capped set existed (comparable scores across cards)
-      const s = await held(maxChars === undefined ? seed + li - sets.slice(0, li).filter((x) => x.maxChars !== undefined).length : seed + 200 + li, k, level, "ocr", maxChars, alphabet);
+      // the uncapped free sets keep the seeds they had before the other sets existed (comparable scores across cards)
+      const setSeed = layout === "grid" ? seed + 300 + li
+        : maxChars === undefined ? seed + li - sets.slice(0, li).filter((x) => x.maxChars !== undefined).length : seed + 200 + li;
+      const s = await held(setSeed, k, level, "ocr", maxChars, alphabet, layout);
       examples.push({ reference: s.suffix, prediction: await answer(model, processor, s, budget(s)) });
       progress.update(++done);
     }
     const acc = examples.map(charAccuracy);
-    ocr.push({ level, ...(maxChars === undefined ? {} : { maxChars }), ...(alphabet === undefined ? {} : { alphabet }), charAccuracy: acc.reduce((a, b) => a + b, 0) / n,
+    ocr.push({ level, ...(maxChars === undefined ? {} : { maxChars }), ...(alphabet === undefined ? {} : { alphabet }), ...(layout === undefined ? {} : { layout }), charAccuracy: acc.reduce((a, b) => a + b, 0) / n,
       exactMatch: examples.filter((e) => e.prediction.trim() === e.reference.trim()).length / n, examples });
   }
-  const det: { reference: string; prediction: string }[] = [];
-  for (let k = 0; k < n; k++) {
-    const s = await held(seed + 100, k, detectLevel, "detect");
-    det.push({ reference: s.suffix, prediction: await answer(model, processor, s, budget(s)) });
+  const score = (examples: { reference: string; prediction: string }[]) => ({
+    charAccuracy: examples.map(charAccuracy).reduce((a, b) => a + b, 0) / Math.max(1, examples.length),
+    exactMatch: examples.filter((e) => e.prediction.trim() === e.reference.trim()).length / Math.max(1, examples.length), examples });
+  const man: { reference: string; prediction: string }[] = [];
+  for (let k = 0; k < nManifests; k++) {
+    const s = await gridManifestSample(seed + 400, k);
+    man.push({ reference: s.suffix, prediction: await answer(model, processor, s, budget(s)) });
     progress.update(++done);
   }
-  const m = evaluate(det.map((e) => e.prediction), det.map((e) => e.reference), ["map"],
-    { imageSizes: { imageWidth: 224, imageHeight: 224 }, classes: [...SHAPE_CLASSES] })["map"]!;
+  const out: ZeroShotScores = { ocr, ...(nManifests > 0 ? { manifests: score(man) } : {}) };
+  if (withDetection) {
+    const det: { reference: string; prediction: string }[] = [];
+    for (let k = 0; k < n; k++) {
+      const s = await held(seed + 100, k, detectLevel, "detect");
+      det.push({ reference: s.suffix, prediction: await answer(model, processor, s, budget(s)) });
+      progress.update(++done);
+    }
+    const m = evaluate(det.map((e) => e.prediction), det.map((e) => e.reference), ["map"],
+      { imageSizes: { imageWidth: 224, imageHeight: 224 }, classes: [...SHAPE_CLASSES] })["map"]!;
+    out.detection = { level: detectLevel, map50: m.details["map50"] as number, map: m.value, examples: det };
+  }
   progress.end(done);
-  return { ocr, detection: { level: detectLevel, map50: m.details["map50"] as number, map: m.value, examples: det } };
+  return out;
 }

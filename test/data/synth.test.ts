@@ -103,7 +103,7 @@ describe("synthManifests", () => {
     assert.deepEqual([...counts].sort(), [1, 2]);
     const d = train!.describe();
     assert.deepEqual([d.imageWidth.min, d.imageHeight.max], [224, 224]);
-    await assert.rejects(synthManifests({ out: join(tmp.path, "bad"), format: "tiny" as never }), /format: expected "full" or "compact"; got "tiny"/);
+    await assert.rejects(synthManifests({ out: join(tmp.path, "bad"), format: "tiny" as never }), /format: expected "full" or "compact" or "grid"; got "tiny"/);
   });
 
   it("rejects bad options; train variants default to 5 (the seed's ×5)", async () => {

@@ -12,6 +12,8 @@
  * what a 224 px model can read and a 2-core CPU can generate in the main job's ten minutes — route id, date, city
  * and 1–2 items (sku, qty), JSON 90–131 characters, on a 240 px paper in a 224 × 224 photo (text ~13–16 px in the
  * image, inside the nano model's pretraining curriculum; the full format's text shrinks to ~5 px at 224 px).
+ * `"grid"`: the compact document and JSON drawn in grid text at 224 × 224 (manifests-grid.ts): one glyph per
+ * 16 px patch cell, one value per row, photos that keep the grid (shift ≤ 2 px, light, noise, slight blur).
  *
  * Text needs a font: sharp's SVG renderer (librsvg + pango) finds fonts through fontconfig. Without any
  * installed (`fc-list` empty; fix with `apt-get install -y fonts-dejavu-core`) every character is drawn as the
@@ -28,10 +30,14 @@ import sharp from "sharp";
 import { writeJsonl, type JsonlExample } from "../jsonl.js";
 import { Random, checkSynthOptions, escapeXml, hsl, itemSeed, mapLimit, type SplitCounts } from "./common.js";
 import type { SynthSummary } from "./shapes.js";
+import { GRID_MANIFEST_SIZE, renderGridManifest } from "./manifests-grid.js";
 
-/** A manifest's format: the tutorial-like full document, or the short one sized for the nano model (see above). */
-export type ManifestFormat = "full" | "compact";
-export const MANIFEST_FORMATS: readonly ManifestFormat[] = ["full", "compact"];
+/**
+ * A manifest's format: the tutorial-like full document, the short one sized for the nano model, or that short
+ * document in grid text (one glyph per 16 px patch cell; manifests-grid.ts), the layout the nano model reads.
+ */
+export type ManifestFormat = "full" | "compact" | "grid";
+export const MANIFEST_FORMATS: readonly ManifestFormat[] = ["full", "compact", "grid"];
 
 /** The document a manifest image shows (format "full"); its JSON is the suffix. */
 export interface ManifestDocument {
@@ -50,9 +56,9 @@ export interface ManifestOptions {
   counts?: Partial<SplitCounts>;
   /** Photographs of each train document. Default 5. */
   trainVariants?: number;
-  /** "full" (default) or "compact". */
+  /** "full" (default), "compact" or "grid". */
   format?: ManifestFormat;
-  /** Output image size. Default 448 × 576 (full), 224 × 224 (compact). */
+  /** Output image size. Default 448 × 576 (full), 224 × 224 (compact; grid: 224 × 224 only). */
   width?: number;
   height?: number;
 }
@@ -238,6 +244,9 @@ export async function synthManifests(options: ManifestOptions): Promise<SynthSum
   const format = options.format ?? "full";
   if (!MANIFEST_FORMATS.includes(format)) throw new RangeError(`format: expected ${MANIFEST_FORMATS.map((f) => `"${f}"`).join(" or ")}; got ${JSON.stringify(format)}`);
   const [width, height] = format === "full" ? [options.width ?? 448, options.height ?? 576] : [options.width ?? 224, options.height ?? 224];
+  if (format === "grid" && (width !== GRID_MANIFEST_SIZE || height !== GRID_MANIFEST_SIZE)) {
+    throw new RangeError(`width, height: format "grid" draws one glyph per 16 px cell of a ${GRID_MANIFEST_SIZE} × ${GRID_MANIFEST_SIZE} image; got ${width} × ${height} (omit them)`);
+  }
   checkSynthOptions(seed, counts);
   if (typeof options.out !== "string" || options.out === "") throw new RangeError("out: give an output folder");
   if (!Number.isInteger(variants) || variants < 1 || variants > 50) throw new RangeError(`trainVariants: expected 1..50; got ${variants}`);
@@ -257,7 +266,13 @@ export async function synthManifests(options: ManifestOptions): Promise<SynthSum
       const file = `manifest_${String(d).padStart(4, "0")}_v${v}.jpg`;
       let doc: ManifestDocument | CompactManifestDocument;
       let paper: Paper;
-      if (format === "full") {
+      if (format === "grid") {
+        const compact = makeCompactManifest(docRng);
+        const rgb = await renderGridManifest(compact, docRng, rng);
+        const jpeg = await sharp(Buffer.from(rgb), { raw: { width, height, channels: 3 } }).jpeg({ quality: rng.int(85, 95) }).toBuffer();
+        await writeFileAtomic(join(dir, file), jpeg);
+        return { image: file, prefix: MANIFEST_PREFIX, suffix: JSON.stringify(compact) };
+      } else if (format === "full") {
         const full = makeManifest(docRng);
         [doc, paper] = [full, { svg: manifestSvg(full, rng), width: PAPER_W, height: PAPER_H }];
       } else {

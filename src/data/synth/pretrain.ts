@@ -24,6 +24,7 @@ import sharp from "sharp";
 import { encodeBoxLocs, formatLocObjects } from "../../codecs/loc.js";
 import { Random, escapeXml, hsl, itemSeed } from "./common.js";
 import { SHAPE_CLASSES, layout, sceneSvg, type Pt, type Shape } from "./shapes.js";
+import { GRID_CELL, GRID_CELLS, gridText, randomGridStyle } from "./grid-text.js";
 
 export type PretrainTask = "ocr" | "caption" | "detect" | "refer" | "vqa";
 export const PRETRAIN_TASKS: readonly PretrainTask[] = ["ocr", "caption", "detect", "refer", "vqa"];
@@ -52,10 +53,16 @@ export interface PretrainOptions {
   /** The characters text is drawn from (default: one of several alphabets at random; a small one, e.g. the
    *  digits, is the easiest reading task: 10 classes to tell apart instead of 94). Spaces are not allowed. */
   alphabet?: string;
+  /** How text is laid out: "free" (default: any size, glyphs span several patches) or "grid" (one glyph per
+   *  16 px patch cell, line = patch row; see grid-text.ts). Grid needs size 224 and patch 16. */
+  layout?: TextLayoutKind;
   /** Image side (square) and patch size. Default 224 / 16. */
   size?: number;
   patch?: number;
 }
+
+export type TextLayoutKind = "free" | "grid";
+export const TEXT_LAYOUTS: readonly TextLayoutKind[] = ["free", "grid"];
 
 export interface PretrainSample {
   task: PretrainTask;
@@ -146,6 +153,38 @@ function textScene(rng: Random, size: number, level: number, maxChars?: number, 
   return { lines, svg, glyphs, words };
 }
 
+/**
+ * Grid text (one glyph per patch cell): 1 line at level 0, up to 8 at level 1, on consecutive or every other
+ * patch row; each line up to `maxChars` (default 3 at level 0 → 14 cells at level 1) characters of random words.
+ */
+function gridScene(rng: Random, size: number, level: number, maxChars?: number, only?: string): TextLayout {
+  const lv = Math.min(1, Math.max(0, level * rng.uniform(0.5, 1.2)));
+  const picked = rng.pick(ALPHABETS);
+  const alphabet = only ?? picked;
+  const rowStep = rng.chance(0.3) ? 2 : 1;
+  const nLines = rng.int(1, Math.min(Math.floor((GRID_CELLS - 1) / rowStep) + 1, 1 + Math.round(lv * 7)));
+  const cap = Math.min(GRID_CELLS, maxChars ?? 3 + Math.round(lv * 11));
+  const lines: string[] = [];
+  for (let l = 0; l < nLines; l++) {
+    const target = rng.int(1, cap);
+    let line = randomWord(rng, alphabet, 8);
+    while (line.length < target) line += ` ${randomWord(rng, alphabet, 8)}`;
+    lines.push(line.slice(0, target).trimEnd());
+  }
+  const widest = Math.max(...lines.map((l) => l.length));
+  const col0 = rng.int(0, GRID_CELLS - widest);
+  const row0 = rng.int(0, GRID_CELLS - 1 - (nLines - 1) * rowStep);
+  const darkText = rng.chance(0.8);
+  const bg = hsl(rng.uniform(0, 360), rng.uniform(0, 0.4), darkText ? rng.uniform(0.7, 0.97) : rng.uniform(0.05, 0.3));
+  const g = gridText(lines, { style: randomGridStyle(rng, darkText), row0, col0, rowStep }, rng);
+  const cellBox = (row: number, c0: number, c1: number): [number, number, number, number] =>
+    [c0 * GRID_CELL, row * GRID_CELL, (c1 + 1) * GRID_CELL, (row + 1) * GRID_CELL];
+  const glyphs: TextLayout["glyphs"] = g.glyphs.map((x) => ({ ch: x.ch, cx: x.cx, cy: x.cy, box: cellBox(x.row, x.col, x.col),
+    word: g.words.findIndex((w) => w.row === x.row && w.col0 <= x.col && x.col <= w.col1) }));
+  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${size}" height="${size}"><rect width="${size}" height="${size}" fill="${bg}"/>${g.svg}</svg>`;
+  return { lines, svg, glyphs, words: g.words.map((w) => ({ text: w.text, box: cellBox(w.row, w.col0, w.col1) })) };
+}
+
 const inside = (p: Pt, poly: Pt[]): boolean => {
   let c = false;
   for (let i = 0, j = poly.length - 1; i < poly.length; j = i++) {
@@ -213,6 +252,11 @@ export async function pretrainSample(options: PretrainOptions): Promise<Pretrain
   if (options.alphabet !== undefined && !/^[!-~]+$/.test(options.alphabet)) {
     throw new RangeError(`alphabet: got ${JSON.stringify(options.alphabet)}; use printable ASCII characters without spaces, e.g. "0123456789"`);
   }
+  const textLayout = options.layout ?? "free";
+  if (!TEXT_LAYOUTS.includes(textLayout)) throw new RangeError(`layout: got ${JSON.stringify(textLayout)}; use one of ${TEXT_LAYOUTS.join(", ")}`);
+  if (textLayout === "grid" && (size !== GRID_CELL * GRID_CELLS || patch !== GRID_CELL)) {
+    throw new RangeError(`layout "grid": needs size ${GRID_CELL * GRID_CELLS} and patch ${GRID_CELL}; got size ${size}, patch ${patch}`);
+  }
   const level = Math.min(1, Math.max(0, options.level));
   const rng = new Random(itemSeed(options.seed, "pretrain", options.index));
   const mix = { ...DEFAULT_MIX, ...(options.mixture ?? {}) };
@@ -221,7 +265,8 @@ export async function pretrainSample(options: PretrainOptions): Promise<Pretrain
   const task = PRETRAIN_TASKS.find((k) => (u -= mix[k]) < 0) ?? "ocr";
   const textual = task === "ocr" || ((task === "refer" || task === "vqa") && rng.chance(0.5));
 
-  const angle = rng.chance(0.6 * level) ? rng.uniform(-4, 4) * level : 0;
+  // grid text keeps its grid: no rotation (its photo effects are noise, blur and the glyph jitter)
+  const angle = rng.chance(0.6 * level) && !(textual && textLayout === "grid") ? rng.uniform(-4, 4) * level : 0;
   const rad = (angle * Math.PI) / 180;
   const turn: Turn = ([x, y]) => {
     const [dx, dy] = [x - size / 2, y - size / 2];
@@ -233,7 +278,8 @@ export async function pretrainSample(options: PretrainOptions): Promise<Pretrain
   const marks: { x: number; y: number; cls: number; order: number }[] = []; // points that label their patch
   let shapes: Shape[] = [];
   if (textual) {
-    const t = textScene(rng, size, level, options.maxChars, options.alphabet);
+    const t = textLayout === "grid" ? gridScene(rng, size, level, options.maxChars, options.alphabet)
+      : textScene(rng, size, level, options.maxChars, options.alphabet);
     svg = t.svg;
     [prefix, suffix] = textPrompt(rng, task, t, size, turn);
     t.glyphs.forEach((g, k) => marks.push({ x: g.cx, y: g.cy, cls: charClass(g.ch), order: orderClass(k) }));
@@ -251,7 +297,7 @@ export async function pretrainSample(options: PretrainOptions): Promise<Pretrain
   const noise = Buffer.alloc(size * size * 3);
   for (let i = 0; i < noise.length; i += 3) noise[i] = noise[i + 1] = noise[i + 2] = Math.max(0, Math.min(255, Math.round(128 + sigma * 3.46 * (rng.next() - 0.5) * 2)));
   let img = sharp(Buffer.from(svg)).composite([{ input: noise, raw: { width: size, height: size, channels: 3 }, blend: "overlay" }]).removeAlpha();
-  const blur = rng.uniform(0, 1.2 * level);
+  const blur = rng.uniform(0, (textual && textLayout === "grid" ? 0.6 : 1.2) * level);
   if (blur >= 0.3) img = sharp(await img.raw().toBuffer(), { raw: { width: size, height: size, channels: 3 } }).blur(blur);
   const rgb = new Uint8Array(await img.raw().toBuffer());
 
