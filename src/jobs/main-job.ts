@@ -67,7 +67,9 @@ export const MAIN_JOB_TRAINING: Readonly<Record<string, TrainingArgumentsInit>> 
   // 1e-3 and 5e-3 differ by < 0.05 (steps 76–80: 1.64, 1.62, 1.60). 5e-3 is kept (lowest, within noise); at all
   // three the answers have four `<loc>` tokens and a class per object but nearly the same boxes for every image
   // (mAP 0): locating has to come from the pretrained model, not from LoRA steps (250 steps: eval loss 1.72 against
-  // 1.69 at 80, one box for every image, mAP 0; so 80, ~2 min of the job when the machine is quiet)
+  // 1.69 at 80, one box for every image, mAP 0; so 80, ~2 min of the job when the machine is quiet). With the
+  // step-2200 checkpoint (pretrained on grid text only in its last sitting) the 80-step eval loss is 2.97 and every
+  // answer is `; ; ; …`: mAP 0 → 0 either way; boxes need a pretrained model that locates
   detection: {
     maxSteps: 80, perDeviceTrainBatchSize: 1, gradientAccumulationSteps: 1, perDeviceEvalBatchSize: 2, learningRate: 5e-3, lrSchedulerType: "linear", warmupRatio: 0.05,
     weightDecay: 0, loggingSteps: 5, evalStrategy: "steps", saveStrategy: "steps", saveTotalLimit: 1, evalImageGap: true, seed: 42,
