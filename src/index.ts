@@ -66,6 +66,7 @@ export { roundTripIou, type RoundTripReport } from "./codecs/vqvae/evaluate.js";
 export { segEncoder, decodeSegMask, decodeSegMasks, cropMask64, resizeBilinear } from "./codecs/seg.js";
 export { segmentationFromPaligemma, segmentationParser } from "./codecs/segmentation.js";
 export { repetitionPenalty } from "./generate/penalties.js";
+export { minNewTokensProcessor } from "./generate/min-new-tokens.js";
 export { stopStrings, stopOnRepeatedLocGroup, generationHooks } from "./generate/stopping.js";
 export { constrainedProcessor, TokenTable, type Grammar, type Vocabulary } from "./generate/constrained.js";
 export { jsonGrammar, inferJsonSchema, type JsonSchema } from "./generate/constrained-json.js";

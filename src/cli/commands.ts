@@ -29,7 +29,7 @@ export const TRAIN_USAGE = `usage: paligemma-ts train DATA_DIR --out RUN_DIR [--
 
   Fine-tunes on DATA_DIR/{train,valid}/annotations.jsonl (Roboflow's PaliGemma layout; eval on valid when present)
   and writes RUN_DIR: run.json, adapter/ (lora, qlora) or model/ (freeze, full), checkpoints/, report.json/html.
-  maxNewTokens for later generation is taken from the tokenized train suffixes.
+  maxNewTokens and minNewTokens for later generation are taken from the tokenized train suffixes.
   Every TrainingArguments and LoraConfig field is a flag (kebab-case, or the Python snake_case):
 ${flagList(trainingFlagSpecs())}
 ${flagList(loraFlagSpecs())}
@@ -38,7 +38,8 @@ ${flagList(loraFlagSpecs())}
 
   example: paligemma-ts train pallets --out runs/pallets --model nano --max-steps 40 --learning-rate 2e-3 --r 8`;
 
-export const PREDICT_USAGE = `usage: paligemma-ts predict MODEL_OR_RUN IMAGE... [--prompt TEXT] [--json] [--max-new-tokens N] [--num-beams N]
+export const PREDICT_USAGE = `usage: paligemma-ts predict MODEL_OR_RUN IMAGE... [--prompt TEXT] [--json] [--max-new-tokens N] [--min-new-tokens N]
+                             [--num-beams N]
 
   Generates an answer per image with a run directory (base + adapter, its prompt and generation settings) or a
   model (nano, or a checkpoint directory). --json prints one JSON object per line: {image, prompt, prediction}.
@@ -46,6 +47,7 @@ export const PREDICT_USAGE = `usage: paligemma-ts predict MODEL_OR_RUN IMAGE... 
   example: paligemma-ts predict runs/pallets photo1.jpg photo2.jpg --json`;
 
 export const EVALUATE_USAGE = `usage: paligemma-ts evaluate MODEL_OR_RUN --data DATA_DIR [--split test] [--json OUT.json] [--limit N] [--num-beams N]
+                              [--max-new-tokens N] [--min-new-tokens N]
 
   Generates for every example of the split and scores it with the task's metrics (JSON: parse rate, field F1,
   tree-edit accuracy, BLEU; detection: mAP@50:95, mAP@50). With a run directory, the result is also written into
@@ -69,11 +71,13 @@ export const PLAN_USAGE = `usage: paligemma-ts plan MODEL_DIR [--strategy lora|q
 
   example: paligemma-ts plan weights/paligemma2-3b-pt-224 --strategy qlora --batch 1 --backend tensorflow`;
 
-export const JOB_USAGE = `usage: paligemma-ts job [--task json|detection] [--out RUN_DIR] [--seed N] [--model DIR|nano] [--max-steps N] [--num-beams N]
-                        [--train-budget SECONDS] [--test-limit N] [--quiet]
+export const JOB_USAGE = `usage: paligemma-ts job [--task json|detection] [--out RUN_DIR] [--seed N] [--training-seed N] [--model DIR|nano]
+                        [--max-steps N] [--num-beams N] [--train-budget SECONDS] [--test-limit N] [--quiet]
 
   The main job (npm start): synthetic data → nano pretrained model → metrics before → LoRA fine-tune with eval on
   valid → metrics after → runs/<timestamp>/ with adapter, report.json and report.html.
+  --seed: the synthetic data's (default 2024); --training-seed: TrainingArguments.seed (LoRA init, data order;
+  default 42).
 
   example: npm start -- --task detection`;
 
@@ -151,7 +155,7 @@ export async function planCommand(args: readonly string[], io: CliIo = processIo
 }
 
 export async function predictCommand(args: readonly string[], io: CliIo = processIo): Promise<number> {
-  const p = parseFlags(args, [cli("prompt", "string"), cli("json", "boolean"), cli("maxNewTokens", "number"), cli("numBeams", "number"), QUIET, BACKEND], "predict");
+  const p = parseFlags(args, [cli("prompt", "string"), cli("json", "boolean"), cli("maxNewTokens", "number"), cli("minNewTokens", "number"), cli("numBeams", "number"), QUIET, BACKEND], "predict");
   if (p.values.get("help")) return io.out(PREDICT_USAGE), 0;
   if (p.positional.length < 2) throw new UsageError("predict needs MODEL_OR_RUN and at least one IMAGE", "predict");
   const [ref, ...images] = p.positional as [string, ...string[]];
@@ -160,6 +164,7 @@ export async function predictCommand(args: readonly string[], io: CliIo = proces
   const prompt = (p.values.get("prompt") as string | undefined) ?? run?.prompt;
   if (!prompt) throw new UsageError(`predict: ${ref} is a model, not a run: give --prompt TEXT (e.g. "caption en", "detect cat", "extract JSON")`, "predict");
   const maxNewTokens = (p.values.get("maxNewTokens") as number | undefined) ?? run?.generation.maxNewTokens ?? 64;
+  const minNewTokens = (p.values.get("minNewTokens") as number | undefined) ?? run?.generation.minNewTokens;
   const numBeams = (p.values.get("numBeams") as number | undefined) ?? run?.generation.numBeams ?? 1;
   const { ProgressEmitter } = await import("../events/progress.js");
   const progress = bar(io, p.values.get("quiet") === true);
@@ -167,7 +172,7 @@ export async function predictCommand(args: readonly string[], io: CliIo = proces
   for (const [i, image] of images.entries()) {
     const batch = await processor.collate([{ image: resolve(image), prefix: prompt, suffix: "" }], { forGeneration: true });
     try {
-      const o = await model.generate({ pixelValues: batch.pixelValues, inputIds: batch.inputIds, attentionMask: batch.attentionMask }, { maxNewTokens, numBeams });
+      const o = await model.generate({ pixelValues: batch.pixelValues, inputIds: batch.inputIds, attentionMask: batch.attentionMask }, { maxNewTokens, minNewTokens, numBeams });
       const promptLength = batch.inputIds.shape[1]!;
       const prediction = processor.decode(o.sequences[0]!.slice(promptLength), { skipSpecialTokens: true }).trim();
       emitter.update(i + 1);
@@ -184,7 +189,7 @@ export async function predictCommand(args: readonly string[], io: CliIo = proces
 
 export async function evaluateCommand(args: readonly string[], io: CliIo = processIo): Promise<number> {
   const p = parseFlags(args, [cli("data", "string"), cli("split", "string"), cli("json", "string"), cli("limit", "number"), cli("numBeams", "number"),
-    cli("maxNewTokens", "number"), cli("task", "string"), QUIET, BACKEND], "evaluate");
+    cli("maxNewTokens", "number"), cli("minNewTokens", "number"), cli("task", "string"), QUIET, BACKEND], "evaluate");
   if (p.values.get("help")) return io.out(EVALUATE_USAGE), 0;
   if (p.positional.length !== 1) throw new UsageError("evaluate needs exactly one MODEL_OR_RUN", "evaluate");
   const data = p.values.get("data") as string | undefined;
@@ -201,14 +206,18 @@ export async function evaluateCommand(args: readonly string[], io: CliIo = proce
   const first = await ds.get(0);
   const task = p.values.get("task") ? j.getTask(p.values.get("task") as string) : run?.task ? j.getTask(run.task) : j.taskForPrefix(first.prefix);
   let maxNewTokens = (p.values.get("maxNewTokens") as number | undefined) ?? run?.generation.maxNewTokens;
-  if (maxNewTokens === undefined) {
-    const { maxNewTokensFor } = await import("../jobs/generation-length.js");
+  let minNewTokens = (p.values.get("minNewTokens") as number | undefined) ?? run?.generation.minNewTokens;
+  if (maxNewTokens === undefined || (minNewTokens === undefined && !run)) {
+    // not a run (or flags missing): the lengths from the data, as `train` stores them
+    const { suffixLengths } = await import("../jobs/generation-length.js");
     const source = splits.train ?? ds;
-    maxNewTokens = maxNewTokensFor(processor.tokenizer, await Promise.all(Array.from({ length: source.length }, async (_, i) => (await source.get(i)).suffix)));
+    const lengths = suffixLengths(processor.tokenizer, await Promise.all(Array.from({ length: source.length }, async (_, i) => (await source.get(i)).suffix)));
+    maxNewTokens ??= lengths.maxNewTokens;
+    minNewTokens ??= lengths.minNewTokens;
   }
   const numBeams = (p.values.get("numBeams") as number | undefined) ?? run?.generation.numBeams ?? 3;
   const progress = bar(io, p.values.get("quiet") === true);
-  const report = await j.evaluateSplit(model, processor, ds, { task, maxNewTokens, numBeams, limit: p.values.get("limit") as number | undefined, onProgress: progress?.callback, label: `${split}: ${numBeams} beams` });
+  const report = await j.evaluateSplit(model, processor, ds, { task, maxNewTokens, minNewTokens, numBeams, limit: p.values.get("limit") as number | undefined, onProgress: progress?.callback, label: `${split}: ${numBeams} beams` });
   const headline = task.headline(report);
   io.out(`${split} (${report.count} examples): ${Object.entries(headline).map(([k, v]) => `${k} ${+v.toFixed(4)}`).join(", ")}`);
   const json = p.values.get("json") as string | undefined;
@@ -234,8 +243,8 @@ export async function reportCommand(args: readonly string[], io: CliIo = process
 }
 
 export async function jobCommand(args: readonly string[], io: CliIo = processIo): Promise<number> {
-  const p = parseFlags(args, [cli("task", "string"), cli("out", "string"), cli("seed", "number"), cli("model", "string"), cli("maxSteps", "number"),
-    cli("numBeams", "number"), cli("testLimit", "number"), cli("trainBudget", "number"), QUIET, BACKEND], "job");
+  const p = parseFlags(args, [cli("task", "string"), cli("out", "string"), cli("seed", "number"), cli("trainingSeed", "number"), cli("model", "string"),
+    cli("maxSteps", "number"), cli("numBeams", "number"), cli("testLimit", "number"), cli("trainBudget", "number"), QUIET, BACKEND], "job");
   if (p.values.get("help")) return io.out(JOB_USAGE), 0;
   if (p.positional.length) throw new UsageError(`job takes no positional arguments; got ${p.positional.join(" ")}`, "job");
   const { runMainJob } = await import("../jobs/main-job.js");
@@ -247,11 +256,12 @@ export async function jobCommand(args: readonly string[], io: CliIo = processIo)
   }
   const progress = new TerminalProgress(io.err);
   const maxSteps = p.values.get("maxSteps") as number | undefined;
+  const trainingSeed = p.values.get("trainingSeed") as number | undefined;
   const r = await runMainJob({
     task: p.values.get("task") as string | undefined, out: p.values.get("out") as string | undefined, seed: p.values.get("seed") as number | undefined,
     model: p.values.get("model") as string | undefined, numBeams: p.values.get("numBeams") as number | undefined,
     testLimit: p.values.get("testLimit") as number | undefined, trainBudgetSeconds: p.values.get("trainBudget") as number | undefined, backend: p.values.get("backend") as never,
-    trainingArguments: maxSteps !== undefined ? { maxSteps } : undefined,
+    trainingArguments: { ...(maxSteps !== undefined ? { maxSteps } : {}), ...(trainingSeed !== undefined ? { seed: trainingSeed } : {}) },
     onProgress: p.values.get("quiet") ? undefined : progress.callback, logger: progress.logger, say: (l) => progress.line(l),
   });
   io.out(JSON.stringify({ task: r.task, wallSeconds: Math.round(r.wallSeconds), before: r.metrics.before, after: r.metrics.after, run: r.config.data.replace(/\/data$/, "") }));

@@ -9,6 +9,7 @@ import type { KVCache } from "../model/kvcache.js";
 import { beamSearch } from "./beam.js";
 import { applyProcessors, argmaxRow, type LogitsProcessor, type StoppingCriterion } from "./processors.js";
 import { generationHooks, type GenerationHookOptions } from "./stopping.js";
+import { minNewTokensProcessor } from "./min-new-tokens.js";
 
 export type { LogitsProcessor, StoppingCriterion } from "./processors.js";
 
@@ -32,6 +33,8 @@ export interface GenerateOptions extends GenerationHookOptions {
   numBeams?: number;
   /** Beam-search length penalty (score / generated_len^penalty). Default 1.0. */
   lengthPenalty?: number;
+  /** `<eos>` is not chosen before this many new tokens (HF `min_new_tokens`). Default 0. */
+  minNewTokens?: number;
   /** Token that ends a sequence; default the config's eos. */
   eosTokenId?: number;
   /** Rewrite each step's scores (constrained decoding, penalties…); see processors.ts. */
@@ -107,6 +110,8 @@ export async function generate(model: CachedDecoder, inputs: GenerateInputs, opt
   const { maxNewTokens, numBeams, lengthPenalty } = checkOptions(options);
   const eos = options.eosTokenId ?? model.config.eosTokenId;
   const builtIn = generationHooks(options); // repetitionPenalty, stopStrings (+ decoder), stopOnRepeatedLoc
+  // HF order: repetition penalty, then min_new_tokens, then the caller's processors
+  if (options.minNewTokens !== undefined) builtIn.logitsProcessors.push(minNewTokensProcessor(options.minNewTokens, eos));
   const ids = inputs.inputIds;
   if (!(ids instanceof tf.Tensor) || ids.rank !== 2 || ids.dtype !== "int32") {
     throw new Error(`generate: inputIds must be an int32 tf.Tensor [B, L]`);

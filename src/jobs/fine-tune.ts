@@ -1,7 +1,8 @@
 /**
  * One fine-tune into a run directory (the `train` command and the main job): load data and model, make the
  * model trainable by strategy, train with eval on the valid split, save the weights, `run.json` and `report.json`
- * (config + curves). Generation settings come from the data: `maxNewTokens` from the tokenized train suffixes.
+ * (config + curves). Generation settings come from the data: `maxNewTokens` and `minNewTokens` from the tokenized
+ * train suffixes.
  *
  *     const r = await fineTune({ data: "pallets", out: "runs/a", model: "nano", strategy: "lora",
  *       trainingArguments: { maxSteps: 40, learningRate: 1e-3 } });
@@ -109,7 +110,7 @@ export async function fineTune(o: FineTuneOptions): Promise<FineTuneResult> {
     version: 1, task: o.task ?? null, model: modelDir, data, strategy,
     lora: usesAdapter(strategy) ? loraConfigToPeftJson(lora.with({ baseModelNameOrPath: modelDir })) : null,
     trainingArguments: args.toJSON(),
-    generation: { maxNewTokens: lengths.maxNewTokens, numBeams: o.numBeams ?? 3 },
+    generation: { maxNewTokens: lengths.maxNewTokens, minNewTokens: lengths.minNewTokens, numBeams: o.numBeams ?? 3 },
     prompt: (await splits.train.get(0)).prefix,
     createdAt: new Date().toISOString(),
   };
@@ -126,7 +127,7 @@ export async function fineTune(o: FineTuneOptions): Promise<FineTuneResult> {
   await saveTrained(model, strategy, out);
   const report: JobReport = {
     version: 1, task: run.task, createdAt: run.createdAt, wallSeconds: output.metrics.trainRuntime,
-    config: run, suffixTokens: { max: lengths.max, mean: lengths.mean },
+    config: run, suffixTokens: { max: lengths.max, min: lengths.min, mean: lengths.mean },
     data: Object.fromEntries(Object.entries(splits).map(([k, v]) => [k, v!.length])),
     curves: curvesOf(trainer.trainerState?.logHistory ?? []), train: output.metrics, metrics: { before: null, after: null },
     predictions: [], warnings,

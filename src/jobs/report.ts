@@ -42,7 +42,7 @@ export interface JobReport {
   timings?: Record<string, number>;
   config: RunConfig;
   /** Tokenized suffix lengths of the train split (+ <eos>) that set maxNewTokens. */
-  suffixTokens?: { max: number; mean: number };
+  suffixTokens?: { max: number; min?: number; mean: number };
   /** Examples per split. */
   data: Record<string, number>;
   /** Logged scalars by name (loss, learning_rate, grad_norm, eval_loss, eval_image_gap…) as step series. */
@@ -129,7 +129,7 @@ export async function jobReportHtml(r: JobReport): Promise<string> {
   const warnings = r.warnings.map((w) => html`<div style="color:#c62828">${w}</div>`);
   return `<!doctype html><html><head><meta charset="utf-8"><title>${html`${title}`.value}</title></head><body style="font-family:sans-serif;font-size:14px;margin:16px">` +
     html`<h1 style="font-size:18px">${title}</h1>
-<p>wall time ${formatDuration(r.wallSeconds)}${timings ? ` (${timings})` : ""} · data ${Object.entries(r.data).map(([k, v]) => `${k} ${v}`).join(", ")} · maxNewTokens ${r.config.generation.maxNewTokens}${r.suffixTokens ? ` (longest train suffix ${r.suffixTokens.max} tokens)` : ""} · beams ${r.config.generation.numBeams}</p>
+<p>wall time ${formatDuration(r.wallSeconds)}${timings ? ` (${timings})` : ""} · data ${Object.entries(r.data).map(([k, v]) => `${k} ${v}`).join(", ")} · maxNewTokens ${r.config.generation.maxNewTokens}${r.config.generation.minNewTokens !== undefined ? `, minNewTokens ${r.config.generation.minNewTokens}` : ""}${r.suffixTokens ? ` (train suffixes ${r.suffixTokens.min !== undefined ? `${r.suffixTokens.min}–` : "≤ "}${r.suffixTokens.max} tokens)` : ""} · beams ${r.config.generation.numBeams}</p>
 ${warnings}<h2 style="font-size:16px">Metrics</h2>${metricsTable(r)}<h2 style="font-size:16px">Training</h2>${charts(r)}
 <h2 style="font-size:16px">Samples</h2>${samples}<h3>All test predictions, before and after</h3>${predictionsTable(r)}
 <h2 style="font-size:16px">Configuration</h2><pre style="white-space:pre-wrap;font-size:12px">${JSON.stringify(r.config, null, 2)}</pre>`.value +

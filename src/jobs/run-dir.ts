@@ -38,7 +38,8 @@ export interface RunConfig {
   /** PEFT adapter_config.json fields (lora, qlora), else null. */
   lora: Record<string, unknown> | null;
   trainingArguments: TrainingArgumentsFields;
-  generation: { maxNewTokens: number; numBeams: number };
+  /** From the data (jobs/generation-length.ts); `minNewTokens` is absent in runs made before it existed. */
+  generation: { maxNewTokens: number; numBeams: number; minNewTokens?: number };
   /** The prompt (prefix) of the training data, the default for `predict`. */
   prompt: string;
   createdAt: string;

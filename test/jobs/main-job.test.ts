@@ -2,14 +2,14 @@
  * The main job's code path (what `npm start` runs) with tiny counts: manifests (2 train documents × 2 photos, 2
  * valid, 2 test; seed 6011, used nowhere else) and the tiny checkpoint instead of nano, 2 LoRA steps, 2 beams. The
  * run directory has the adapter, run.json, report.json (config, curves, metrics before/after, per-sample
- * predictions) and a self-contained report.html; maxNewTokens comes from the tokenized train suffixes.
+ * predictions) and a self-contained report.html; maxNewTokens and minNewTokens come from the tokenized train suffixes.
  */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { runMainJob, defaultRunDir } from "../../src/jobs/main-job.js";
+import { runMainJob, defaultRunDir, MAIN_JOB_LORA } from "../../src/jobs/main-job.js";
 import { suffixLengths, maxNewTokensFor } from "../../src/jobs/generation-length.js";
 import { getTask } from "../../src/jobs/tasks.js";
 import type { ProgressEvent } from "../../src/events/progress.js";
@@ -47,6 +47,7 @@ test("the main job end to end with tiny counts", async () => {
   assert.equal(report.config.lora!["r"], 8);
   assert.deepEqual([...(report.config.lora!["target_modules"] as string[])].sort(), ["down_proj", "gate_proj", "k_proj", "o_proj", "q_proj", "up_proj", "v_proj"]);
   assert.equal(report.config.generation.numBeams, 2);
+  assert.equal(report.config.lora!["lora_dropout"], MAIN_JOB_LORA["json"]!.loraDropout, "the job's LoRA settings reach the run");
   assert.equal(report.config.trainingArguments.evalImageGap, true, "the health signal is on in the main job");
   assert.equal(report.curves["eval_image_gap"]!.length, 2);
   assert.equal(report.curves["loss"]!.length, 2);
@@ -56,6 +57,7 @@ test("the main job end to end with tiny counts", async () => {
   const { PaliGemmaProcessor } = await import("../../src/data/processor.js");
   const tok = (await PaliGemmaProcessor.fromPretrained(model)).tokenizer;
   assert.equal(report.config.generation.maxNewTokens, maxNewTokensFor(tok, suffixes));
+  assert.equal(report.config.generation.minNewTokens, suffixLengths(tok, suffixes).minNewTokens);
   assert.equal(report.suffixTokens!.max, suffixLengths(tok, suffixes).max);
   // progress for generation (before, after), training and evaluation
   const tasks = new Set(events.filter((e) => e.phase === "end").map((e) => e.task));
@@ -72,8 +74,10 @@ test("the task registry and the run directory name", () => {
   assert.equal(defaultRunDir(new Date("2026-12-03T10:00:00.123Z")), join("runs", "2026-12-03T10-00-00-123"));
 });
 
-test("maxNewTokens: longest suffix + <eos> + 5 %", () => {
+test("maxNewTokens: longest suffix + <eos> + 5 %; minNewTokens: 95 % of the shortest (without <eos>)", () => {
   const tok = { encode: (s: string) => [...s].map((c) => c.charCodeAt(0)) };
-  assert.deepEqual(suffixLengths(tok, ["ab", "abcdefghijklmnopqrs"]), { max: 20, mean: 11.5, maxNewTokens: 21 });
+  assert.deepEqual(suffixLengths(tok, ["ab", "abcdefghijklmnopqrs"]), { max: 20, min: 3, mean: 11.5, maxNewTokens: 21, minNewTokens: 1 });
+  const twenty = "abcdefghijklmnopqrst";
+  assert.equal(suffixLengths(tok, [twenty, twenty + twenty]).minNewTokens, 19); // floor(0.95 · 20)
   assert.throws(() => suffixLengths(tok, []), /no suffixes/);
 });
