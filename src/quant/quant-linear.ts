@@ -151,7 +151,6 @@ export class QuantLinear implements LinearLayer {
     return layout === "outIn" ? w : tf.transpose(w);
   }
 
-
   /** A new QuantLinear holding `weight` (float32 [out, in], torch layout) quantized with this layer's options. */
   withWeight(weight: Float32Array): QuantLinear {
     return new QuantLinear(uploadQuantized(quantizeHost(weight, this.weight.shape, this.options)), this.bias, this.options);
